@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var memSeq atomic.Int64
+
+// DB is the SQLite store. It is safe for concurrent use.
+type DB struct {
+	sql  *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock injects the clock used for timestamps the store sets itself
+// (collected_at, retention cut-offs). Tests use a fixed clock.
+func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
+
+// ErrNewerSchema is returned by Open for a database written by a newer mpwatch.
+var ErrNewerSchema = errors.New("database schema is newer than this mpwatch")
+
+// Open opens (creating if needed) the SQLite database at path, switches it to
+// WAL mode with a busy timeout, and applies the embedded migrations. path
+// ":memory:" gives a private in-memory database (for tests).
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	dsn := path
+	memory := path == ":memory:"
+	if memory {
+		// a name of its own, so parallel tests do not share one database
+		dsn = fmt.Sprintf("file:mpwatch-mem-%d?mode=memory&cache=shared", memSeq.Add(1))
+	}
+	q := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if !memory {
+		q = "_pragma=journal_mode(WAL)&" + q
+	}
+	if strings.Contains(dsn, "?") {
+		dsn += "&" + q
+	} else {
+		dsn = "file:" + dsn + "?" + q
+	}
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if memory {
+		sqldb.SetMaxOpenConns(1)
+	} else {
+		// SQLite has one writer; a few readers may run beside it in WAL mode.
+		sqldb.SetMaxOpenConns(4)
+	}
+	db := &DB{sql: sqldb, path: path, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if err := db.sql.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// SQL exposes the handle for packages' own tests and tools in this module.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Ping checks that the database answers (for /readyz).
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number and '_'", name)
+		}
+		b, err := migrationFS.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{v, name, string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", out[i-1].name, out[i].name, out[i].version)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies, each in its own transaction, the migrations the database
+// has not seen, and refuses a database that has seen migrations this binary
+// does not know (it was written by a newer mpwatch).
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var have int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	latest := 0
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].version
+	}
+	if have > latest {
+		return fmt.Errorf("%w: the database is at schema version %d, this binary knows up to %d; upgrade mpwatch or use another database file",
+			ErrNewerSchema, have, latest)
+	}
+	for _, m := range ms {
+		if m.version <= have {
+			continue
+		}
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, db.now().UTC().Format(time.RFC3339Nano)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: record: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+// tx runs fn in one transaction, committing only when fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Times are stored as RFC 3339 text in UTC with fixed-width nanoseconds so
+// that text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t
+}
