@@ -246,6 +246,10 @@ func (d *Doc) typeError(msg string) Error {
 	e := Error{File: d.File, Msg: msg}
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
+		explicitCol := 0
+		if m[2] != "" {
+			explicitCol, _ = strconv.Atoi(m[2])
+		}
 		e.Msg = strings.TrimSpace(strings.TrimPrefix(lineRE.ReplaceAllString(msg, ""), ":"))
 		e.Msg = strings.TrimPrefix(e.Msg, ": ")
 		// the longest path whose value starts on that line names the key
@@ -259,6 +263,14 @@ func (d *Doc) typeError(msg string) Error {
 			}
 		}
 		e.Path = best
+		if explicitCol > 0 {
+			e.Column = explicitCol
+			for p, pos := range d.pos {
+				if !strings.HasSuffix(p, "#key") && pos.Line == e.Line && pos.Column == explicitCol {
+					e.Path = p
+				}
+			}
+		}
 		if e.Column == 0 {
 			e.Column = 1
 		}
