@@ -199,12 +199,18 @@ func (s *Scheduler) RunDue(ctx context.Context, now time.Time) []string {
 	return keys
 }
 
-// Loop runs due jobs until ctx is cancelled, sleeping on a real timer until
-// the next one. In-flight jobs see ctx cancelled and Loop returns after they
-// stop.
-func (s *Scheduler) Loop(ctx context.Context) {
+// Start runs due jobs in the background until ctx is cancelled, sleeping on
+// a real timer until the next one. In-flight jobs see ctx cancelled; Wait
+// returns once they have stopped.
+func (s *Scheduler) Start(ctx context.Context) {
 	s.inRun.Add(1)
-	defer s.inRun.Done()
+	go func() {
+		defer s.inRun.Done()
+		s.loop(ctx)
+	}()
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
 	for {
 		wait := time.Hour
 		if n := s.Next(); !n.IsZero() {
@@ -224,5 +230,5 @@ func (s *Scheduler) Loop(ctx context.Context) {
 	}
 }
 
-// Wait blocks until Loop has returned.
+// Wait blocks until the loop started by Start has returned.
 func (s *Scheduler) Wait() { s.inRun.Wait() }

@@ -144,7 +144,7 @@ func TestSchedulerLoopStopsOnCancel(t *testing.T) {
 	s := NewScheduler(time.Now, discard(), 1, nil)
 	s.Set([]Job{{Key: "x", Spec: "@every 1h", Run: func(context.Context, time.Time) error { return nil }}})
 	ctx, cancel := context.WithCancel(context.Background())
-	go s.Loop(ctx)
+	s.Start(ctx)
 	cancel()
 	done := make(chan struct{})
 	go func() { s.Wait(); close(done) }()
