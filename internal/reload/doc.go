@@ -1,0 +1,20 @@
+// Package reload tells its caller when configuration files changed, so the
+// caller can re-load and re-validate the whole configuration.
+//
+// Semantics:
+//   - The directories holding the files are watched, not the files: editors and
+//     config management replace a file by writing a temporary file and renaming
+//     it over the original, which silently ends a watch on the old inode.
+//     Events are then filtered by the file's full path, so other files in the
+//     same directory (editor swap files, unrelated configs) never trigger.
+//   - A burst of events (write + chmod + rename from one save, or several files
+//     saved together) is debounced into one onChange call, Options.Debounce
+//     after the last event.
+//   - Trigger asks for the same call without a file event (SIGHUP); it is
+//     debounced together with file events.
+//   - onChange runs on the watcher's goroutine, never concurrently with
+//     itself. After each call the file set is read again from files(), so a
+//     reload that adds or drops watchlist or rule files moves the watches.
+//   - The watcher only says "something changed"; whether the new configuration
+//     is valid, and applying it atomically, is the caller's business.
+package reload
