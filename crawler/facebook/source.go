@@ -89,14 +89,13 @@ const (
 
 // crawl is the state of one Crawl call.
 type crawl struct {
-	s      *Source
-	req    crawler.Request
-	page   string
-	token  string
-	ver    string
-	hdr    http.Header
-	log    *slog.Logger
-	pauses int
+	s     *Source
+	req   crawler.Request
+	page  string
+	token string
+	ver   string
+	hdr   http.Header
+	log   *slog.Logger
 }
 
 // Crawl lists the page's posts inside the lookback window and reads each
@@ -266,7 +265,6 @@ func (c *crawl) get(ctx context.Context, u string) ([]byte, error) {
 				c.page, usage.Percent, usage.RegainIn)}
 	}
 	if pause > 0 {
-		c.pauses++
 		c.log.Info("facebook usage high, slowing down", "pause", pause, "usage_percent", usage.Percent)
 		if err := c.s.client.Options().Sleep(ctx, pause); err != nil {
 			return nil, &crawler.Error{Kind: crawler.KindNetwork, URL: redactURL(u), Msg: "crawl cancelled", Err: err}
