@@ -9,4 +9,8 @@ type Normalized struct {
 	Text string
 	// Folded is Text with accents removed (French matching).
 	Folded string
+	// Han counts the Han, kana and Hangul runes in Text; Latin counts the
+	// other letters and digits. Rules use them for their minimum lengths
+	// (a Chinese sentence says as much in 10 characters as English in 25).
+	Han, Latin int
 }

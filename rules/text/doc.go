@@ -1,0 +1,61 @@
+// Package text is mpwatch's one text normaliser and the near-duplicate
+// machinery built on it: character shingles, MinHash signatures, a banded
+// LSH index with removal, Jaccard similarity and a union-find for clusters.
+//
+// # Normalisation
+//
+// Spam networks vary copies on purpose, so every text rule sees replies
+// through Normalize, which in order: drops HTML markup and decodes entities
+// (Mastodon content is HTML; inline tags leave nothing, so "@<span>bob</span>"
+// stays one mention); applies NFKC (full-width and mathematical letters,
+// ligatures) and Unicode case folding; removes invisible and formatting
+// characters (zero-width spaces and joiners, bidi controls, BOM, soft hyphen,
+// tag characters, variation selectors, Hangul fillers), emoji and other
+// pictographs, and enclosing marks; folds Cyrillic, Greek and Armenian
+// look-alikes of Latin letters to their Latin skeleton; strips URLs,
+// @mentions and the # of hashtags (the word stays); collapses whitespace
+// and runs of one punctuation mark; folds Traditional Chinese characters to
+// Simplified. Folded is the same text with diacritics removed, for French
+// matching and for shingling.
+//
+// The Traditional→Simplified step uses OpenCC's t2s dictionaries
+// (github.com/longbridgeapp/opencc) once, lazily, to fill a per-character
+// table; after that it costs one slice index per Han character. OpenCC's own
+// Convert walks its dictionaries per call and is far too slow for 50,000
+// replies a second (see BenchmarkOpenCCConvert). Folding per character
+// ignores OpenCC's phrase rules, which only matter for display.
+//
+// # Shingles
+//
+// Shingles hashes character 4-grams over Latin, Cyrillic and other spaced
+// scripts (punctuation counts as a space) and character bigrams over runs of
+// Han, kana and Hangul, which are written without spaces; no word
+// segmentation is needed. Sets are sorted, de-duplicated uint32 hashes
+// (xxhash), and Jaccard is exact on them.
+//
+// # MinHash and LSH
+//
+// MinHasher uses one-permutation hashing with optimal densification: one
+// hash per shingle chooses one of k bins and each bin keeps its minimum;
+// empty bins copy a bin chosen by a fixed probe sequence. For sets A and B
+// each bin agrees with probability J = |A∩B|/|A∪B|, as with k independent
+// permutations, for O(|A|+k) work instead of O(|A|·k).
+//
+// LSH cuts a signature of b·r values into b bands of r rows. A pair with
+// similarity J agrees on one band with probability J^r and becomes a
+// candidate with probability
+//
+//	P(J) = 1 − (1 − J^r)^b,
+//
+// an S-curve whose midpoint is near (1/b)^(1/r). For the repeated_narrative
+// default b=20, r=4 (80 bins): threshold ≈ 0.47; P(0.7) ≈ 0.996,
+// P(0.6) ≈ 0.94, P(0.5) ≈ 0.72, P(0.3) ≈ 0.15, P(0.2) ≈ 0.03. The detection
+// notes' 32×4 (threshold ≈ 0.42, P(0.6) ≈ 0.99) costs 60 % more index memory
+// per reply for little gain: a cluster needs only a connected chain of
+// confirmed pairs, so missing 6 % of pairs at J=0.6 rarely splits one.
+// Every candidate is confirmed with exact Jaccard on the shingle sets, so
+// LSH only decides cost and recall, never precision.
+//
+// The index stores per item only its band keys (uint32) and chain links,
+// and Remove is O(bands), so a sliding window can evict old replies.
+package text

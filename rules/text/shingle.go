@@ -1,0 +1,134 @@
+package text
+
+import (
+	"encoding/binary"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Shingle sizes: character 4-grams where words are spaced, bigrams where
+// they are not (a Chinese bigram carries about as much as an English 4-gram).
+const (
+	latinGram = 4
+	cjkGram   = 2
+)
+
+// Shingles returns the hashed character shingles of a normalised text as a
+// sorted set. Give it Normalized.Folded, so accents do not change the set.
+func Shingles(s string) []uint32 { return AppendShingles(nil, s) }
+
+// AppendShingles appends the shingle set of s to dst[:0] and returns it,
+// reusing dst's storage.
+func AppendShingles(dst []uint32, s string) []uint32 {
+	dst = dst[:0]
+	var (
+		win     [latinGram]rune // last runes of the spaced stream
+		nwin    int             // runes seen in the current spaced stream
+		pendSp  bool
+		prevCJK rune = -1
+		cjkRun  int
+		lastCJK rune
+	)
+	flushCJK := func() {
+		if cjkRun == 1 {
+			dst = append(dst, hashRunes(lastCJK, -1, -1, -1, 1))
+		}
+		cjkRun, prevCJK = 0, -1
+	}
+	push := func(r rune) {
+		copy(win[:], win[1:])
+		win[latinGram-1] = r
+		nwin++
+		if nwin >= latinGram {
+			dst = append(dst, hashRunes(win[0], win[1], win[2], win[3], 0))
+		}
+	}
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		if r >= utf8.RuneSelf && isCJK(r) {
+			if prevCJK >= 0 {
+				dst = append(dst, hashRunes(prevCJK, r, -1, -1, 2))
+			}
+			prevCJK, lastCJK = r, r
+			cjkRun++
+			pendSp = nwin > 0
+			continue
+		}
+		if cjkRun > 0 {
+			flushCJK()
+		}
+		if !isWordRune(r) {
+			pendSp = nwin > 0
+			continue
+		}
+		if pendSp {
+			push(' ')
+			pendSp = false
+		}
+		push(r)
+	}
+	if cjkRun > 0 {
+		flushCJK()
+	}
+	if nwin > 0 && nwin < latinGram {
+		// Too short for one 4-gram: the whole stream is one shingle.
+		var g [latinGram]rune
+		for k := range g {
+			g[k] = -1
+		}
+		copy(g[latinGram-nwin:], win[latinGram-nwin:])
+		dst = append(dst, hashRunes(g[0], g[1], g[2], g[3], 3))
+	}
+	slices.Sort(dst)
+	return slices.Compact(dst)
+}
+
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)
+}
+
+// hashRunes hashes up to four runes and a kind tag, so a CJK bigram never
+// collides by construction with a Latin 4-gram.
+func hashRunes(a, b, c, d rune, kind byte) uint32 {
+	var buf [17]byte
+	binary.LittleEndian.PutUint32(buf[0:], uint32(a))
+	binary.LittleEndian.PutUint32(buf[4:], uint32(b))
+	binary.LittleEndian.PutUint32(buf[8:], uint32(c))
+	binary.LittleEndian.PutUint32(buf[12:], uint32(d))
+	buf[16] = kind
+	h := xxhash.Sum64(buf[:])
+	return uint32(h ^ h>>32)
+}
+
+// Jaccard is |a∩b| / |a∪b| of two sorted sets; two empty sets are 0 apart
+// from nothing, so they score 0.
+func Jaccard(a, b []uint32) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	inter := 0
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			inter++
+			i++
+			j++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
