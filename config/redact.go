@@ -12,8 +12,10 @@ import (
 // filled in and every watchlist's targets inlined (resolved: defaults
 // applied, handles normalised, schedules filled). Secrets appear as the
 // "${NAME}" they were read from, or "<secret>" when written literally, so
-// the dump is safe to paste into an issue and, placed next to the original,
-// loads into the same configuration.
+// the dump is safe to paste into an issue. Placed next to the original and
+// with the same variables set, it loads into the same configuration (an
+// optional "${NAME:-}" is dumped as "${NAME}": yamlx.Secret keeps only the
+// name).
 //
 // The notify section is dumped as written, except that a value under a key
 // that names a credential (token, password, secret, webhook, api_url, key)

@@ -49,6 +49,8 @@ func (p *parser) settings(doc *yamlx.Doc, s *ConfigFile, cfg *Config) {
 		}
 	}
 	ba := s.HTTP.BasicAuth
+	p.secret(doc, "http.bearer_token", s.HTTP.BearerToken)
+	p.secret(doc, "http.basic_auth.password", ba.Password)
 	if ba.User != "" && ba.Password.Value() == "" && !p.hasErr(doc.File, "http.basic_auth.password") {
 		p.add(doc.Errorf("http.basic_auth.password", "%s", emptySecret("required when basic_auth.user is set", ba.Password)))
 	}
@@ -123,6 +125,7 @@ func (p *parser) settings(doc *yamlx.Doc, s *ConfigFile, cfg *Config) {
 			p.add(doc.Errorf(yamlx.Join("crawler.instances", host), "instance %q: %v", host, err))
 			continue
 		}
+		p.secret(doc, yamlx.Join(yamlx.Join("crawler.instances", host), "token"), in.Token)
 		cfg.Crawler.Instances[strings.ToLower(host)] = in.Token.Secret
 	}
 }
@@ -346,6 +349,7 @@ func (p *parser) account(doc *yamlx.Doc, ap string, a *AccountSpec, d DefaultsSp
 	}
 
 	// Credentials.
+	p.secret(doc, at("token"), a.Token)
 	token := a.Token.Secret
 	if pl == model.Mastodon && token == "" {
 		if i := strings.LastIndexByte(handle, '@'); i > 0 {
@@ -519,6 +523,14 @@ func (p *parser) cron(doc *yamlx.Doc, path, spec string) {
 	}
 	if _, err := cron.ParseStandard(spec); err != nil {
 		p.add(doc.Errorf(path, "invalid cron spec %q: %v", spec, err))
+	}
+}
+
+// secret catches "$NAME", which YAML reads as a literal secret, and which
+// was surely meant to name an environment variable.
+func (p *parser) secret(doc *yamlx.Doc, path string, s yamlx.Secret) {
+	if v := s.Value(); s.Env == "" && strings.HasPrefix(v, "$") {
+		p.add(doc.Errorf(path, "a secret written as $NAME is taken literally; write ${%s} to read the environment variable", strings.Trim(v, "${}")))
 	}
 }
 
