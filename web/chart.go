@@ -12,10 +12,10 @@ import (
 const (
 	chartW      = 720.0
 	chartH      = 220.0
-	chartLeft   = 44.0
+	chartLeft   = 50.0
 	chartRight  = 10.0
 	chartTop    = 12.0
-	chartBottom = 34.0
+	chartBottom = 38.0
 )
 
 // chart is a bar chart ready for the "chart" template; every coordinate is
