@@ -39,11 +39,11 @@ type Source interface {
 // Options are the crawler's settings; the app fills them from config.
 // Zero values mean the defaults listed in DefaultOptions.
 type Options struct {
-	Version     string // goes into the User-Agent
-	UserAgent   string // full override; normally built from Version, ProjectURL and Contact
-	ProjectURL  string
-	Contact     string // an e-mail or URL where server operators can reach the operator
-	Timeout     time.Duration
+	Version      string // goes into the User-Agent
+	UserAgent    string // full override; normally built from Version, ProjectURL and Contact
+	ProjectURL   string
+	Contact      string // an e-mail or URL where server operators can reach the operator
+	Timeout      time.Duration
 	MaxBodyBytes int64
 	// Parallelism, Delay and RandomDelay are applied per host.
 	Parallelism int
@@ -192,15 +192,15 @@ func SleepContext(ctx context.Context, d time.Duration) error {
 type Kind int
 
 const (
-	KindUnknown Kind = iota
-	KindAuth               // 401/403: credentials needed or refused
-	KindNotFound           // 404/410: the account or post is gone
-	KindRateLimited        // 429, or a rate limit that would take too long to wait out
-	KindServer             // 5xx after retries
-	KindNetwork            // connection refused, DNS, timeout, reset
-	KindBadResponse        // malformed or unexpected body, redirect loop, odd status
-	KindTooLarge           // body over the configured cap
-	KindForbiddenByRobots  // robots.txt (or the author's own opt-out) forbids reading
+	KindUnknown           Kind = iota
+	KindAuth                   // 401/403: credentials needed or refused
+	KindNotFound               // 404/410: the account or post is gone
+	KindRateLimited            // 429, or a rate limit that would take too long to wait out
+	KindServer                 // 5xx after retries
+	KindNetwork                // connection refused, DNS, timeout, reset
+	KindBadResponse            // malformed or unexpected body, redirect loop, odd status
+	KindTooLarge               // body over the configured cap
+	KindForbiddenByRobots      // robots.txt (or the author's own opt-out) forbids reading
 )
 
 var kindNames = [...]string{"unknown", "auth", "not_found", "rate_limited", "server", "network", "bad_response", "too_large", "forbidden_by_robots"}

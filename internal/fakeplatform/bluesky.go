@@ -182,7 +182,7 @@ func (b *Bluesky) labels(p *bProfile) []any {
 func (b *Bluesky) basic(p *bProfile) map[string]any {
 	m := map[string]any{"did": p.did, "handle": p.Handle, "displayName": p.DisplayName,
 		"associated": map[string]any{"chat": map[string]any{"allowIncoming": "following"}},
-		"labels": b.labels(p), "createdAt": p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")}
+		"labels":     b.labels(p), "createdAt": p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")}
 	if !p.NoAvatar {
 		m["avatar"] = "https://cdn.bsky.app/img/avatar/plain/" + p.did + "/bafkreiavatar@jpeg"
 	}
