@@ -108,7 +108,6 @@ type ReceiverConfig struct {
 	Slack        *SlackConfig   `yaml:"slack"`
 	Email        *EmailConfig   `yaml:"email"`
 	Webhook      *WebhookConfig `yaml:"webhook"`
-	Console      *ConsoleConfig `yaml:"console"`
 }
 
 // SendsResolved reports whether resolved events go to this receiver (default true).
@@ -161,11 +160,6 @@ type EmailConfig struct {
 type WebhookConfig struct {
 	URL     yamlx.Secret   `yaml:"url"`
 	Timeout yamlx.Duration `yaml:"timeout"`
-}
-
-// ConsoleConfig writes readable text to stdout.
-type ConsoleConfig struct {
-	Color bool `yaml:"color"`
 }
 
 // Defaults.
@@ -305,7 +299,7 @@ func (c *Config) validate(sec yamlx.Section) yamlx.Errors {
 		if !slices.Contains(receiverTypes, r.Type) {
 			bad(p+".type", "unknown receiver type %q (known: %s)", r.Type, strings.Join(receiverTypes, ", "))
 		}
-		blocks := map[string]bool{TypeSlack: r.Slack != nil, TypeEmail: r.Email != nil, TypeWebhook: r.Webhook != nil, TypeConsole: r.Console != nil}
+		blocks := map[string]bool{TypeSlack: r.Slack != nil, TypeEmail: r.Email != nil, TypeWebhook: r.Webhook != nil}
 		for _, t := range receiverTypes {
 			if blocks[t] && t != r.Type && slices.Contains(receiverTypes, r.Type) {
 				bad(p+"."+t, "a %s block on a receiver of type %q", t, r.Type)
