@@ -1,0 +1,644 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mpwatch/mpwatch/internal/yamlx"
+	"github.com/mpwatch/mpwatch/model"
+)
+
+func init() { register("coordination", func() Spec { return &CoordinationSpec{} }) }
+
+// CoordinationSpec finds accounts acting together: a co-reply network (the
+// same accounts replying under the same posts within seconds of each other,
+// across several targets) and bursts of many distinct accounts on one target
+// within seconds. Account signals are reported as evidence and never fire
+// an alert alone.
+type CoordinationSpec struct {
+	Common  `yaml:",inline"`
+	CoReply CoReplySpec `yaml:"co_reply" json:"co_reply"`
+	Burst   BurstSpec   `yaml:"burst" json:"burst"`
+}
+
+// CoReplySpec is the co-reply network (QUT coordination-network-toolkit's
+// co_reply with an edge-weight floor, then connected components).
+type CoReplySpec struct {
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// TimeWindow: two accounts co-reply when they reply under the same post
+	// within this time of each other.
+	TimeWindow yamlx.Duration `yaml:"time_window" json:"time_window"`
+	// Window is how long co-replies are remembered.
+	Window yamlx.Duration `yaml:"window" json:"window"`
+	// MinEdgeWeight: distinct posts a pair must have co-replied under.
+	MinEdgeWeight int `yaml:"min_edge_weight" json:"min_edge_weight"`
+	// MinComponent: accounts in a connected group before it can fire.
+	MinComponent int `yaml:"min_component" json:"min_component"`
+	// MinTargets: distinct targets the group replied to.
+	MinTargets int `yaml:"min_targets" json:"min_targets"`
+	// MaxPairsPerReply bounds the work one reply under a very busy post costs
+	// (it is paired with at most this many of the latest replies there).
+	MaxPairsPerReply int `yaml:"max_pairs_per_reply" json:"max_pairs_per_reply"`
+}
+
+// BurstSpec is many distinct accounts replying to one target within seconds.
+type BurstSpec struct {
+	Enabled     *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	Window      yamlx.Duration `yaml:"window" json:"window"`
+	MinAccounts int            `yaml:"min_accounts" json:"min_accounts"`
+}
+
+func on(b *bool) bool { return b == nil || *b }
+
+func (s *CoordinationSpec) Base() *Common            { return &s.Common }
+func (s *CoordinationSpec) Audience() model.Audience { return model.AudienceComms }
+
+func (s *CoordinationSpec) SetDefaults() {
+	s.CoReply = CoReplySpec{
+		TimeWindow: yamlx.Duration(300 * time.Second), Window: yamlx.Duration(24 * time.Hour),
+		MinEdgeWeight: 2, MinComponent: 3, MinTargets: 3, MaxPairsPerReply: 200,
+	}
+	s.Burst = BurstSpec{Window: yamlx.Duration(60 * time.Second), MinAccounts: 20}
+}
+
+func (s *CoordinationSpec) Validate(report func(key, format string, args ...any)) {
+	c := s.CoReply
+	if !on(c.Enabled) && !on(s.Burst.Enabled) {
+		report("co_reply.enabled", "co_reply and burst are both disabled; disable the rule instead")
+	}
+	if on(c.Enabled) {
+		if c.TimeWindow.D() <= 0 {
+			report("co_reply.time_window", "must be > 0")
+		}
+		if c.Window.D() < c.TimeWindow.D() {
+			report("co_reply.window", "must be at least time_window (%s)", c.TimeWindow)
+		}
+		if c.MinEdgeWeight < 1 {
+			report("co_reply.min_edge_weight", "must be at least 1")
+		}
+		if c.MinComponent < 2 {
+			report("co_reply.min_component", "must be at least 2 (accounts acting together)")
+		}
+		if c.MinTargets < 1 {
+			report("co_reply.min_targets", "must be at least 1")
+		}
+		if c.MaxPairsPerReply < 1 {
+			report("co_reply.max_pairs_per_reply", "must be at least 1")
+		}
+	}
+	if on(s.Burst.Enabled) {
+		if s.Burst.Window.D() <= 0 {
+			report("burst.window", "must be > 0")
+		}
+		if s.Burst.MinAccounts < 2 {
+			report("burst.min_accounts", "must be at least 2")
+		}
+	}
+}
+
+func (s *CoordinationSpec) NewDetector(env Env) (Detector, error) {
+	d := &coordDet{spec: s}
+	d.reset()
+	return d, nil
+}
+
+type coEvent struct {
+	T    int64 // unix nanoseconds
+	Acct uint32
+}
+
+// coRef is one reply remembered for evidence.
+type coRef struct {
+	T        int64
+	Key      string
+	Target   string
+	Platform model.Platform
+	Post     uint32
+}
+
+type coEdge struct {
+	First, Last int64
+	Posts       []uint32 // distinct posts co-replied under (up to min_edge_weight)
+}
+
+type burstState struct {
+	Q      []coEvent // replies inside the window, oldest first
+	Counts map[uint32]int
+	Ep     *burstEpisode
+}
+
+type burstEpisode struct {
+	Start    int64
+	LastHot  time.Time // evaluation time of the last hot activity
+	Fresh    bool      // hot activity since the last evaluation
+	Accounts map[uint32]bool
+	Keys     []string
+	Peak     int
+}
+
+// coordState is what survives a restart.
+type coordState struct {
+	Accts   []string             // interned account names
+	Authors map[uint32]model.Author
+	Posts   map[string]uint32
+	NPosts  uint32
+	PostWin map[uint32][]coEvent
+	Edges   map[uint64]*coEdge
+	Strong  map[uint64]bool
+	Recent  map[uint32][]coRef
+	Bursts  map[string]*burstState
+	Samples map[string]model.Sample // first reply of each recent account ref, by reply key
+	LastGC  int64
+	MaxT    int64
+}
+
+type coordDet struct {
+	spec   *CoordinationSpec
+	st     coordState
+	acctID map[string]uint32
+}
+
+func (d *coordDet) reset() {
+	d.st = coordState{
+		Authors: map[uint32]model.Author{}, Posts: map[string]uint32{}, PostWin: map[uint32][]coEvent{},
+		Edges: map[uint64]*coEdge{}, Strong: map[uint64]bool{}, Recent: map[uint32][]coRef{},
+		Bursts: map[string]*burstState{}, Samples: map[string]model.Sample{},
+	}
+	d.acctID = map[string]uint32{}
+}
+
+func (d *coordDet) intern(name string) uint32 {
+	if id, ok := d.acctID[name]; ok {
+		return id
+	}
+	id := uint32(len(d.st.Accts))
+	d.st.Accts = append(d.st.Accts, name)
+	d.acctID[name] = id
+	return id
+}
+
+func pairKey(a, b uint32) uint64 {
+	if a > b {
+		a, b = b, a
+	}
+	return uint64(a)<<32 | uint64(b)
+}
+
+// maxRecentPerAccount bounds the evidence kept for one account.
+const maxRecentPerAccount = 64
+
+func (d *coordDet) Observe(it *Item) {
+	r := &it.Reply
+	name := authorID(r)
+	if name == "" {
+		return // an anonymous reply cannot be tied to anyone
+	}
+	a := d.intern(name)
+	d.st.Authors[a] = r.Author
+	t := r.CreatedAt.UnixNano()
+	d.st.MaxT = max(d.st.MaxT, t)
+	postKey := r.Target + "/" + string(r.Platform) + ":" + r.PostID
+	if r.PostID == "" {
+		postKey = r.Target + "/" + string(r.Platform) + ":-"
+	}
+	pid, ok := d.st.Posts[postKey]
+	if !ok {
+		d.st.NPosts++
+		pid = d.st.NPosts
+		d.st.Posts[postKey] = pid
+	}
+	rec := d.st.Recent[a]
+	if len(rec) >= maxRecentPerAccount {
+		copy(rec, rec[1:])
+		rec = rec[:len(rec)-1]
+	}
+	d.st.Recent[a] = append(rec, coRef{T: t, Key: r.Key(), Target: r.Target, Platform: r.Platform, Post: pid})
+	if _, ok := d.st.Samples[name]; !ok {
+		d.st.Samples[name] = sampleOf(r)
+	}
+	if on(d.spec.CoReply.Enabled) && r.PostID != "" {
+		d.coReply(a, pid, t)
+	}
+	if on(d.spec.Burst.Enabled) {
+		d.burst(r, a, t)
+	}
+}
+
+func (d *coordDet) coReply(a, pid uint32, t int64) {
+	c := d.spec.CoReply
+	tw := int64(c.TimeWindow.D())
+	win := d.st.PostWin[pid]
+	// drop what can no longer pair with anything new
+	n := 0
+	for _, e := range win {
+		if e.T >= d.st.MaxT-tw {
+			win[n] = e
+			n++
+		}
+	}
+	win = win[:n]
+	paired := 0
+	for i := len(win) - 1; i >= 0 && paired < c.MaxPairsPerReply; i-- {
+		e := win[i]
+		if e.Acct == a || abs64(e.T-t) > tw {
+			continue
+		}
+		paired++
+		k := pairKey(a, e.Acct)
+		ed := d.st.Edges[k]
+		if ed == nil {
+			ed = &coEdge{First: min(t, e.T), Last: max(t, e.T)}
+			d.st.Edges[k] = ed
+		}
+		ed.First, ed.Last = min(ed.First, t, e.T), max(ed.Last, t, e.T)
+		if len(ed.Posts) < c.MinEdgeWeight && !slices.Contains(ed.Posts, pid) {
+			ed.Posts = append(ed.Posts, pid)
+			if len(ed.Posts) >= c.MinEdgeWeight {
+				d.st.Strong[k] = true
+			}
+		}
+	}
+	d.st.PostWin[pid] = append(win, coEvent{T: t, Acct: a})
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (d *coordDet) burst(r *model.Reply, a uint32, t int64) {
+	w := int64(d.spec.Burst.Window.D())
+	b := d.st.Bursts[r.Target]
+	if b == nil {
+		b = &burstState{Counts: map[uint32]int{}}
+		d.st.Bursts[r.Target] = b
+	}
+	// insert in time order (crawls deliver nearly sorted batches)
+	i := len(b.Q)
+	for i > 0 && b.Q[i-1].T > t {
+		i--
+	}
+	b.Q = slices.Insert(b.Q, i, coEvent{T: t, Acct: a})
+	b.Counts[a]++
+	newest := b.Q[len(b.Q)-1].T
+	drop := 0
+	for drop < len(b.Q) && b.Q[drop].T < newest-w {
+		e := b.Q[drop]
+		if b.Counts[e.Acct]--; b.Counts[e.Acct] == 0 {
+			delete(b.Counts, e.Acct)
+		}
+		drop++
+	}
+	if drop > 0 {
+		b.Q = append(b.Q[:0], b.Q[drop:]...)
+	}
+	if t < newest-w {
+		return // too late to be part of the current window
+	}
+	if len(b.Counts) >= d.spec.Burst.MinAccounts {
+		if b.Ep == nil {
+			b.Ep = &burstEpisode{Start: b.Q[0].T, Accounts: map[uint32]bool{}}
+		}
+		for acct := range b.Counts {
+			b.Ep.Accounts[acct] = true
+		}
+		b.Ep.Peak = max(b.Ep.Peak, len(b.Counts))
+		b.Ep.Fresh = true
+	}
+	if b.Ep != nil && len(b.Ep.Keys) < 5000 {
+		if b.Ep.Fresh && len(b.Counts) >= d.spec.Burst.MinAccounts {
+			b.Ep.Keys = append(b.Ep.Keys, r.Key())
+		}
+	}
+}
+
+func (d *coordDet) Evaluate(now time.Time) []Finding {
+	var out []Finding
+	if on(d.spec.CoReply.Enabled) {
+		out = append(out, d.components(now)...)
+	}
+	if on(d.spec.Burst.Enabled) {
+		out = append(out, d.bursts(now)...)
+	}
+	d.gc(now)
+	return out
+}
+
+func (d *coordDet) components(now time.Time) []Finding {
+	c := d.spec.CoReply
+	cut := now.Add(-c.Window.D()).UnixNano()
+	parent := map[uint32]uint32{}
+	var find func(x uint32) uint32
+	find = func(x uint32) uint32 {
+		p, ok := parent[x]
+		if !ok || p == x {
+			return x
+		}
+		r := find(p)
+		parent[x] = r
+		return r
+	}
+	for k := range d.st.Strong {
+		ed := d.st.Edges[k]
+		if ed == nil || ed.Last < cut {
+			continue
+		}
+		a, b := uint32(k>>32), uint32(k)
+		for _, x := range []uint32{a, b} {
+			if _, ok := parent[x]; !ok {
+				parent[x] = x
+			}
+		}
+		ra, rb := find(a), find(b)
+		if ra != rb {
+			parent[ra] = rb
+		}
+	}
+	groups := map[uint32][]uint32{}
+	for x := range parent {
+		r := find(x)
+		groups[r] = append(groups[r], x)
+	}
+	var out []Finding
+	for _, members := range groups {
+		if len(members) < c.MinComponent {
+			continue
+		}
+		if f, ok := d.componentFinding(members, cut, now); ok {
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
+	return out
+}
+
+func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) (Finding, bool) {
+	c := d.spec.CoReply
+	in := map[uint32]bool{}
+	for _, m := range members {
+		in[m] = true
+	}
+	// the earliest strong edge names the group, so its key is stable while
+	// the group grows
+	var firstKey uint64
+	var first *coEdge
+	edges, maxW := 0, 0
+	var coPosts = map[uint32]bool{}
+	for k := range d.st.Strong {
+		ed := d.st.Edges[k]
+		if ed == nil || ed.Last < cut || !in[uint32(k>>32)] {
+			continue
+		}
+		edges++
+		maxW = max(maxW, len(ed.Posts))
+		for _, p := range ed.Posts {
+			coPosts[p] = true
+		}
+		if first == nil || ed.First < first.First || (ed.First == first.First && k < firstKey) {
+			first, firstKey = ed, k
+		}
+	}
+	targets := map[string]bool{}
+	platforms := map[model.Platform]bool{}
+	var keys, accounts []string
+	var samples []model.Sample
+	var authors []model.Author
+	end := first.Last
+	for _, m := range members {
+		name := d.st.Accts[m]
+		accounts = append(accounts, name)
+		authors = append(authors, d.st.Authors[m])
+		for _, r := range d.st.Recent[m] {
+			if r.T < cut {
+				continue
+			}
+			targets[r.Target] = true
+			platforms[r.Platform] = true
+			keys = append(keys, r.Key)
+			end = max(end, r.T)
+		}
+	}
+	if len(targets) < c.MinTargets {
+		return Finding{}, false
+	}
+	sort.Strings(accounts)
+	for _, name := range accounts {
+		if s, ok := d.st.Samples[name]; ok && len(samples) < maxSamples {
+			samples = append(samples, s)
+		}
+	}
+	tl := mapKeys(targets)
+	var pl []model.Platform
+	for p := range platforms {
+		pl = append(pl, p)
+	}
+	a, b := d.st.Accts[uint32(firstKey>>32)], d.st.Accts[uint32(firstKey)]
+	if a > b {
+		a, b = b, a
+	}
+	start := time.Unix(0, first.First).UTC().Truncate(time.Second)
+	sig := accountSignals(authors, now)
+	summary := fmt.Sprintf("%d accounts replied together under the same posts within %s of each other, across %d targets (%s)",
+		len(members), c.TimeWindow, len(tl), strings.Join(limitList(tl, 5), ", "))
+	return Finding{
+		Scope: "coreply:" + a + "|" + b, WindowStart: start, WindowEnd: time.Unix(0, end).UTC(),
+		Size: float64(len(members)), Summary: summary,
+		Targets: tl, Platforms: pl, Accounts: accounts, ReplyIDs: keys,
+		Metrics: map[string]float64{
+			"accounts": float64(len(members)), "targets": float64(len(tl)), "edges": float64(edges),
+			"max_edge_weight": float64(maxW), "posts": float64(len(coPosts)), "replies": float64(len(keys)),
+			"signal_score": sig.Score,
+		},
+		Evidence: model.Evidence{Reason: summary, Count: float64(len(keys)), Samples: samples, Signals: sig},
+	}, true
+}
+
+func (d *coordDet) bursts(now time.Time) []Finding {
+	resolveAfter := d.spec.ResolveAfter.D()
+	var out []Finding
+	for _, target := range sortedKeys(d.st.Bursts) {
+		b := d.st.Bursts[target]
+		ep := b.Ep
+		if ep == nil {
+			continue
+		}
+		if ep.Fresh {
+			ep.Fresh = false
+			ep.LastHot = now
+		}
+		if now.Sub(ep.LastHot) >= resolveAfter {
+			b.Ep = nil
+			continue
+		}
+		if !ep.LastHot.Equal(now) {
+			continue // not hot at this evaluation: let the alert age towards resolution
+		}
+		var accounts []string
+		var authors []model.Author
+		var samples []model.Sample
+		platforms := map[model.Platform]bool{}
+		for a := range ep.Accounts {
+			accounts = append(accounts, d.st.Accts[a])
+			authors = append(authors, d.st.Authors[a])
+		}
+		sort.Strings(accounts)
+		for _, name := range accounts {
+			if s, ok := d.st.Samples[name]; ok && len(samples) < maxSamples && s.Target == target {
+				samples = append(samples, s)
+			}
+		}
+		for _, k := range ep.Keys {
+			p, _, _ := strings.Cut(k, ":")
+			platforms[model.Platform(p)] = true
+		}
+		var pl []model.Platform
+		for p := range platforms {
+			pl = append(pl, p)
+		}
+		sig := accountSignals(authors, now)
+		summary := fmt.Sprintf("%d distinct accounts replied to %s within %s (%d accounts in the burst so far)",
+			ep.Peak, target, d.spec.Burst.Window, len(accounts))
+		start := time.Unix(0, ep.Start).UTC().Truncate(time.Second)
+		out = append(out, Finding{
+			Scope: "burst:target:" + target, WindowStart: start, WindowEnd: now.UTC(),
+			Size: float64(len(accounts)), Summary: summary,
+			Targets: []string{target}, Platforms: pl, Accounts: accounts, ReplyIDs: slices.Clone(ep.Keys),
+			Metrics: map[string]float64{"peak_accounts": float64(ep.Peak), "accounts": float64(len(accounts)),
+				"replies": float64(len(ep.Keys)), "signal_score": sig.Score},
+			Evidence: model.Evidence{Reason: summary, Count: float64(len(ep.Keys)), Samples: samples, Signals: sig},
+		})
+	}
+	return out
+}
+
+// gc forgets what fell out of every window. Weak edges are swept at most
+// once per time_window of data time, which keeps the cost per reply flat.
+func (d *coordDet) gc(now time.Time) {
+	c := d.spec.CoReply
+	cut := now.Add(-c.Window.D()).UnixNano()
+	tw := int64(c.TimeWindow.D())
+	if now.UnixNano()-d.st.LastGC < tw {
+		return
+	}
+	d.st.LastGC = now.UnixNano()
+	for k, ed := range d.st.Edges {
+		if ed.Last < cut {
+			delete(d.st.Edges, k)
+			delete(d.st.Strong, k)
+		}
+	}
+	for p, win := range d.st.PostWin {
+		if len(win) == 0 || win[len(win)-1].T < now.UnixNano()-tw {
+			delete(d.st.PostWin, p)
+		}
+	}
+	keepBurst := now.Add(-max(d.spec.Burst.Window.D(), d.spec.ResolveAfter.D())).UnixNano()
+	for target, b := range d.st.Bursts {
+		if b.Ep == nil && (len(b.Q) == 0 || b.Q[len(b.Q)-1].T < keepBurst) {
+			delete(d.st.Bursts, target)
+		}
+	}
+	for a, rs := range d.st.Recent {
+		n := 0
+		for _, r := range rs {
+			if r.T >= cut {
+				rs[n] = r
+				n++
+			}
+		}
+		if n == 0 {
+			delete(d.st.Recent, a)
+			name := d.st.Accts[a]
+			delete(d.st.Authors, a)
+			delete(d.st.Samples, name)
+			continue
+		}
+		d.st.Recent[a] = rs[:n]
+	}
+	for k, s := range d.st.Samples {
+		if s.CreatedAt.UnixNano() < cut {
+			delete(d.st.Samples, k)
+		}
+	}
+	// Posts are interned only while someone may still co-reply under them.
+	for k, pid := range d.st.Posts {
+		if _, ok := d.st.PostWin[pid]; !ok {
+			delete(d.st.Posts, k)
+		}
+	}
+}
+
+func (d *coordDet) MarshalState() ([]byte, error) {
+	b, err := json.Marshal(&d.st)
+	if err != nil {
+		return nil, fmt.Errorf("encode coordination state: %w", err)
+	}
+	return b, nil
+}
+
+func (d *coordDet) UnmarshalState(b []byte) error {
+	d.reset()
+	if err := json.Unmarshal(b, &d.st); err != nil {
+		d.reset()
+		return fmt.Errorf("decode coordination state: %w", err)
+	}
+	for i, name := range d.st.Accts {
+		d.acctID[name] = uint32(i)
+	}
+	if d.st.Authors == nil {
+		d.st.Authors = map[uint32]model.Author{}
+	}
+	if d.st.Posts == nil {
+		d.st.Posts = map[string]uint32{}
+	}
+	if d.st.PostWin == nil {
+		d.st.PostWin = map[uint32][]coEvent{}
+	}
+	if d.st.Edges == nil {
+		d.st.Edges = map[uint64]*coEdge{}
+	}
+	if d.st.Strong == nil {
+		d.st.Strong = map[uint64]bool{}
+	}
+	if d.st.Recent == nil {
+		d.st.Recent = map[uint32][]coRef{}
+	}
+	if d.st.Bursts == nil {
+		d.st.Bursts = map[string]*burstState{}
+	}
+	if d.st.Samples == nil {
+		d.st.Samples = map[string]model.Sample{}
+	}
+	return nil
+}
+
+func mapKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func limitList(xs []string, n int) []string {
+	if len(xs) <= n {
+		return xs
+	}
+	return append(slices.Clone(xs[:n]), fmt.Sprintf("and %d more", len(xs)-n))
+}

@@ -1,0 +1,683 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mpwatch/mpwatch/internal/yamlx"
+	"github.com/mpwatch/mpwatch/model"
+)
+
+func init() { register("spike", func() Spec { return &SpikeSpec{} }) }
+
+// SpikeSpec is a reply-volume spike rule. The familiar ElastAlert names keep
+// their meaning where they fit: timeframe is the bucket width, spike_height
+// the minimum ratio to the baseline, threshold_cur the minimum count in the
+// current bucket (required), threshold_ref the floor under the baseline.
+type SpikeSpec struct {
+	Common `yaml:",inline"`
+	// GroupBy picks the scope: [target] (default), [target, platform],
+	// [platform] or [] for all targets together.
+	GroupBy      []string       `yaml:"group_by" json:"group_by"`
+	Timeframe    yamlx.Duration `yaml:"timeframe" json:"timeframe"`
+	ThresholdCur int            `yaml:"threshold_cur" json:"threshold_cur"`
+	ThresholdRef float64        `yaml:"threshold_ref" json:"threshold_ref"`
+	SpikeHeight  float64        `yaml:"spike_height" json:"spike_height"`
+	ZAlert       float64        `yaml:"z_alert" json:"z_alert"`
+	PoissonP     float64        `yaml:"poisson_p" json:"poisson_p"`
+	Baseline     SpikeBaseline  `yaml:"baseline" json:"baseline"`
+	PerPost      *PerPost       `yaml:"per_post,omitempty" json:"per_post,omitempty"`
+	// MaxReplyIDs caps the reply ids an alert carries per scope (memory bound
+	// for a huge spike); the count stays exact.
+	MaxReplyIDs int `yaml:"max_reply_ids" json:"max_reply_ids"`
+}
+
+// SpikeBaseline says what "normal" is for a bucket.
+type SpikeBaseline struct {
+	// WindowDays of history are kept; the seasonal baseline is the same
+	// bucket of the week in each past week inside it.
+	WindowDays int `yaml:"window_days" json:"window_days"`
+	// MinHistoryBuckets of history are needed before the seasonal baseline
+	// is used (336 = two weeks of hours).
+	MinHistoryBuckets int `yaml:"min_history_buckets" json:"min_history_buckets"`
+	// RecentBuckets is the recent baseline: the median of the last buckets,
+	// used until there is seasonal history.
+	RecentBuckets int `yaml:"recent_buckets" json:"recent_buckets"`
+	// MinRecentBuckets of history are needed before the rule may fire at all.
+	MinRecentBuckets int `yaml:"min_recent_buckets" json:"min_recent_buckets"`
+}
+
+// PerPost keeps a popular post from looking like an attack: when the excess
+// is on one watched post and that post's replies in its first hours are
+// within RatioVsP90 of the account's 90th percentile per post, the spike is
+// suppressed.
+type PerPost struct {
+	FirstHours float64 `yaml:"first_hours" json:"first_hours"`
+	RatioVsP90 float64 `yaml:"ratio_vs_p90" json:"ratio_vs_p90"`
+	// MinPosts past posts of the account are needed to know its p90.
+	MinPosts int `yaml:"min_posts" json:"min_posts"`
+}
+
+func (s *SpikeSpec) Base() *Common            { return &s.Common }
+func (s *SpikeSpec) Audience() model.Audience { return model.AudienceComms }
+
+func (s *SpikeSpec) SetDefaults() {
+	s.GroupBy = []string{"target"}
+	s.Timeframe = yamlx.Duration(time.Hour)
+	s.ThresholdRef = 1
+	s.SpikeHeight = 3
+	s.ZAlert = 6
+	s.PoissonP = 1e-4
+	s.Baseline = SpikeBaseline{WindowDays: 28, MinHistoryBuckets: 336, RecentBuckets: 72, MinRecentBuckets: 24}
+	s.MaxReplyIDs = 5000
+}
+
+func (s *SpikeSpec) Validate(report func(key, format string, args ...any)) {
+	seen := map[string]bool{}
+	for i, g := range s.GroupBy {
+		if g != "target" && g != "platform" {
+			report(yamlx.Index("group_by", i), "unknown grouping %q (use target and/or platform; [] means all targets together)", g)
+		}
+		if seen[g] {
+			report(yamlx.Index("group_by", i), "%q listed twice", g)
+		}
+		seen[g] = true
+	}
+	tf := s.Timeframe.D()
+	switch {
+	case tf < time.Minute:
+		report("timeframe", "must be at least 1m")
+	case (24*time.Hour)%tf != 0:
+		report("timeframe", "%s must divide a day evenly (e.g. 15m, 30m, 1h, 2h), so buckets line up week to week", s.Timeframe)
+	}
+	if s.ThresholdCur <= 0 {
+		report("threshold_cur", "required: the minimum replies in the current bucket (> 0); without it a spike rule alerts on noise such as 2 replies against 0")
+	}
+	if s.ThresholdRef <= 0 {
+		report("threshold_ref", "must be > 0 (the floor under the baseline)")
+	}
+	if s.SpikeHeight < 1 {
+		report("spike_height", "must be >= 1 (the ratio of the current count to the baseline)")
+	}
+	if s.ZAlert <= 0 {
+		report("z_alert", "must be > 0")
+	}
+	if s.PoissonP <= 0 || s.PoissonP >= 1 {
+		report("poisson_p", "must be between 0 and 1 (e.g. 1.0e-4)")
+	}
+	b := s.Baseline
+	if b.WindowDays < 14 {
+		report("baseline.window_days", "must be at least 14 (two weeks give the seasonal baseline two values per bucket)")
+	}
+	if tf > 0 && (24*time.Hour)%tf == 0 {
+		ring := b.WindowDays * int(24*time.Hour/tf)
+		if b.MinHistoryBuckets < 1 || b.MinHistoryBuckets > ring {
+			report("baseline.min_history_buckets", "must be between 1 and the buckets in window_days (%d)", ring)
+		}
+		if b.RecentBuckets < 3 || b.RecentBuckets > ring {
+			report("baseline.recent_buckets", "must be between 3 and the buckets in window_days (%d)", ring)
+		}
+	}
+	if b.MinRecentBuckets < 1 {
+		report("baseline.min_recent_buckets", "must be at least 1")
+	}
+	if p := s.PerPost; p != nil {
+		if p.FirstHours <= 0 {
+			report("per_post.first_hours", "must be > 0")
+		}
+		if p.RatioVsP90 <= 0 {
+			report("per_post.ratio_vs_p90", "must be > 0")
+		}
+		if p.MinPosts == 0 {
+			p.MinPosts = 5
+		}
+		if p.MinPosts < 1 {
+			report("per_post.min_posts", "must be at least 1")
+		}
+	}
+	if s.MaxReplyIDs < 1 {
+		report("max_reply_ids", "must be at least 1")
+	}
+}
+
+func (s *SpikeSpec) NewDetector(env Env) (Detector, error) {
+	tf := s.Timeframe.D()
+	perDay := int(24 * time.Hour / tf)
+	d := &spikeDet{spec: s, tf: int64(tf), perWeek: int64(7 * perDay)}
+	d.ring = max(s.Baseline.WindowDays*perDay, s.Baseline.RecentBuckets) + 1
+	for _, g := range s.GroupBy {
+		switch g {
+		case "target":
+			d.byTarget = true
+		case "platform":
+			d.byPlatform = true
+		}
+	}
+	d.st.Scopes = map[scopeID]*spikeScope{}
+	d.st.Posts = map[string]*postTrack{}
+	d.st.Accts = map[string][]uint32{}
+	return d, nil
+}
+
+type scopeID struct {
+	Target   string
+	Platform model.Platform
+}
+
+func (id scopeID) String() string {
+	var parts []string
+	if id.Target != "" {
+		parts = append(parts, "target:"+id.Target)
+	}
+	if id.Platform != "" {
+		parts = append(parts, "platform:"+string(id.Platform))
+	}
+	if len(parts) == 0 {
+		return "all"
+	}
+	return strings.Join(parts, "/")
+}
+
+// spikeRef is one reply kept while its bucket may still be evidence.
+type spikeRef struct {
+	B              int64
+	Key, Acct, Post string
+	Target         string
+	Platform       model.Platform
+}
+
+type spikeEpisode struct {
+	Start   int64 // first hot bucket: the alert's window start
+	LastHot time.Time
+}
+
+type spikeScope struct {
+	Head     int64
+	Counts   []uint32 // ring of per-bucket counts, index b mod ring
+	Refs     []spikeRef
+	Samples  []model.Sample
+	KeepFrom int64 // refs of older buckets are no longer evidence
+	Ep       *spikeEpisode
+}
+
+type postTrack struct {
+	Target   string
+	Platform model.Platform
+	First    time.Time
+	Last     time.Time
+	N        uint32 // replies within first_hours of First
+	Closed   bool
+}
+
+// spikeState is everything a spike detector must keep across restarts.
+type spikeState struct {
+	HasStart bool
+	Start    int64 // first bucket ever observed: history is counted from here
+	Scopes   map[scopeID]*spikeScope
+	Posts    map[string]*postTrack // platform:post id
+	Accts    map[string][]uint32   // target/platform -> replies per past post
+}
+
+type spikeDet struct {
+	spec                 *SpikeSpec
+	tf, perWeek          int64
+	ring                 int
+	byTarget, byPlatform bool
+	st                   spikeState
+}
+
+func (d *spikeDet) bucket(t time.Time) int64 {
+	n := t.UnixNano()
+	b := n / d.tf
+	if n < 0 && n%d.tf != 0 {
+		b--
+	}
+	return b
+}
+
+func (d *spikeDet) bucketTime(b int64) time.Time { return time.Unix(0, b*d.tf).UTC() }
+
+const maxSamples = 5
+
+func (d *spikeDet) Observe(it *Item) {
+	r := &it.Reply
+	b := d.bucket(r.CreatedAt)
+	if !d.st.HasStart || b < d.st.Start {
+		d.st.HasStart, d.st.Start = true, b
+	}
+	id := scopeID{}
+	if d.byTarget {
+		id.Target = r.Target
+	}
+	if d.byPlatform {
+		id.Platform = r.Platform
+	}
+	sc := d.st.Scopes[id]
+	if sc == nil {
+		sc = &spikeScope{Head: b, Counts: make([]uint32, d.ring), KeepFrom: b - 1}
+		d.st.Scopes[id] = sc
+	}
+	if !d.advance(sc, b) {
+		return // older than the history kept
+	}
+	sc.Counts[d.slot(b)]++
+	post := ""
+	if r.PostID != "" {
+		post = string(r.Platform) + ":" + r.PostID
+	}
+	if b >= sc.KeepFrom && len(sc.Refs) < d.spec.MaxReplyIDs {
+		sc.Refs = append(sc.Refs, spikeRef{B: b, Key: r.Key(), Acct: authorID(r), Post: post, Target: r.Target, Platform: r.Platform})
+		if len(sc.Samples) < maxSamples {
+			sc.Samples = append(sc.Samples, sampleOf(r))
+		}
+	}
+	if d.spec.PerPost != nil && post != "" {
+		p := d.st.Posts[post]
+		if p == nil {
+			p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
+			d.st.Posts[post] = p
+		}
+		if r.CreatedAt.After(p.Last) {
+			p.Last = r.CreatedAt
+		}
+		if !p.Closed && r.CreatedAt.Sub(p.First) <= d.firstHours() {
+			p.N++
+		}
+	}
+}
+
+func (d *spikeDet) firstHours() time.Duration {
+	return time.Duration(d.spec.PerPost.FirstHours * float64(time.Hour))
+}
+
+func (d *spikeDet) slot(b int64) int {
+	m := b % int64(d.ring)
+	if m < 0 {
+		m += int64(d.ring)
+	}
+	return int(m)
+}
+
+// advance moves the scope's ring forward to bucket b, zeroing the buckets
+// skipped; it reports false when b is older than the ring keeps.
+func (d *spikeDet) advance(sc *spikeScope, b int64) bool {
+	if b <= sc.Head {
+		return sc.Head-b < int64(d.ring)
+	}
+	if b-sc.Head >= int64(d.ring) {
+		clear(sc.Counts)
+	} else {
+		for x := sc.Head + 1; x <= b; x++ {
+			sc.Counts[d.slot(x)] = 0
+		}
+	}
+	sc.Head = b
+	return true
+}
+
+func (d *spikeDet) count(sc *spikeScope, b int64) float64 {
+	if b > sc.Head || sc.Head-b >= int64(d.ring) {
+		return 0
+	}
+	return float64(sc.Counts[d.slot(b)])
+}
+
+// baseline returns the expected count for bucket cur and its spread, and
+// which baseline was used; ok is false while history is too short.
+func (d *spikeDet) baseline(sc *spikeScope, cur int64) (med, mad float64, kind string, ok bool) {
+	bl := d.spec.Baseline
+	history := cur - d.st.Start
+	var xs []float64
+	if history >= int64(bl.MinHistoryBuckets) {
+		for k := int64(1); k*d.perWeek < int64(d.ring) && cur-k*d.perWeek >= d.st.Start; k++ {
+			xs = append(xs, d.count(sc, cur-k*d.perWeek))
+		}
+		if len(xs) >= 2 {
+			med, mad = medianMAD(xs)
+			return med, mad, "seasonal", true
+		}
+		xs = xs[:0]
+	}
+	if history < int64(bl.MinRecentBuckets) {
+		return 0, 0, "", false
+	}
+	n := min(int64(bl.RecentBuckets), history)
+	for k := int64(1); k <= n; k++ {
+		xs = append(xs, d.count(sc, cur-k))
+	}
+	med, mad = medianMAD(xs)
+	return med, mad, "recent", true
+}
+
+type spikeTest struct {
+	count, median, lambda, ratio, z, p float64
+	kind                               string
+}
+
+func (d *spikeDet) test(x, med, mad float64) (t spikeTest, hot bool) {
+	s := d.spec
+	lambda := math.Max(med, s.ThresholdRef)
+	// The robust z is 0.6745·(x−median)/MAD; sparse counts often have MAD 0,
+	// so the spread is floored at the Poisson standard deviation.
+	scale := math.Max(1.4826*mad, math.Sqrt(lambda))
+	t = spikeTest{count: x, median: med, lambda: lambda, ratio: x / lambda, z: (x - lambda) / scale, p: poissonTail(int(x), lambda)}
+	hot = x >= float64(s.ThresholdCur) && t.ratio >= s.SpikeHeight && t.z >= s.ZAlert && t.p <= s.PoissonP
+	return t, hot
+}
+
+func (d *spikeDet) Evaluate(now time.Time) []Finding {
+	cur := d.bucket(now)
+	resolveAfter := d.spec.ResolveAfter.D()
+	d.closePosts(now)
+	var out []Finding
+	ids := make([]scopeID, 0, len(d.st.Scopes))
+	for id := range d.st.Scopes {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	for _, id := range ids {
+		sc := d.st.Scopes[id]
+		d.advance(sc, cur)
+		if sc.Ep != nil && now.Sub(sc.Ep.LastHot) >= resolveAfter {
+			sc.Ep = nil
+		}
+		x := d.count(sc, cur)
+		hot := false
+		var t spikeTest
+		if x >= float64(d.spec.ThresholdCur) {
+			if med, mad, kind, ok := d.baseline(sc, cur); ok {
+				t, hot = d.test(x, med, mad)
+				t.kind = kind
+				if hot && d.spec.PerPost != nil && d.popularPost(sc, cur, t) {
+					hot = false
+				}
+			}
+		}
+		if hot {
+			if sc.Ep == nil {
+				sc.Ep = &spikeEpisode{Start: cur}
+			}
+			sc.Ep.LastHot = now
+			out = append(out, d.finding(id, sc, cur, t))
+		}
+		keep := cur - 1
+		if sc.Ep != nil {
+			keep = min(keep, sc.Ep.Start)
+		}
+		d.prune(sc, keep)
+		if sc.Ep == nil && cur-sc.Head >= int64(d.ring) {
+			delete(d.st.Scopes, id) // nothing left in the window
+		}
+	}
+	return out
+}
+
+func (d *spikeDet) prune(sc *spikeScope, keep int64) {
+	sc.KeepFrom = keep
+	n := 0
+	for _, r := range sc.Refs {
+		if r.B >= keep {
+			sc.Refs[n] = r
+			n++
+		}
+	}
+	clear(sc.Refs[n:])
+	sc.Refs = sc.Refs[:n]
+	if n == 0 {
+		sc.Refs = nil
+	}
+	m := 0
+	for _, s := range sc.Samples {
+		if d.bucket(s.CreatedAt) >= keep {
+			sc.Samples[m] = s
+			m++
+		}
+	}
+	sc.Samples = sc.Samples[:m]
+}
+
+// closePosts files the first-hours count of posts whose first hours are over
+// into their account's history, and forgets posts quiet for a week.
+func (d *spikeDet) closePosts(now time.Time) {
+	if d.spec.PerPost == nil {
+		return
+	}
+	fh := d.firstHours()
+	for k, p := range d.st.Posts {
+		if !p.Closed && now.Sub(p.First) > fh {
+			p.Closed = true
+			acct := p.Target + "/" + string(p.Platform)
+			h := append(d.st.Accts[acct], p.N)
+			if len(h) > 100 {
+				h = h[len(h)-100:]
+			}
+			d.st.Accts[acct] = h
+		}
+		if p.Closed && now.Sub(p.Last) > 7*24*time.Hour {
+			delete(d.st.Posts, k)
+		}
+	}
+}
+
+// popularPost reports whether the spike in bucket cur is one watched post
+// doing as well as the account's popular posts do: without that post the
+// bucket would not be a spike, and the post's replies in its first hours are
+// within ratio_vs_p90 of the account's 90th percentile.
+func (d *spikeDet) popularPost(sc *spikeScope, cur int64, t spikeTest) bool {
+	per := map[string]float64{}
+	for _, r := range sc.Refs {
+		if r.B == cur && r.Post != "" {
+			per[r.Post]++
+		}
+	}
+	top, n := "", 0.0
+	for p, c := range per {
+		if c > n || (c == n && p < top) {
+			top, n = p, c
+		}
+	}
+	if top == "" {
+		return false
+	}
+	rest := t.count - n
+	if rest >= float64(d.spec.ThresholdCur) && rest/t.lambda >= d.spec.SpikeHeight {
+		return false // still a spike without the post
+	}
+	p := d.st.Posts[top]
+	if p == nil {
+		return false
+	}
+	hist := d.st.Accts[p.Target+"/"+string(p.Platform)]
+	if len(hist) < d.spec.PerPost.MinPosts {
+		return false // no idea yet what a popular post looks like here
+	}
+	xs := make([]float64, len(hist))
+	for i, v := range hist {
+		xs[i] = float64(v)
+	}
+	p90 := math.Max(quantile(xs, 0.9), 1)
+	return float64(p.N) <= d.spec.PerPost.RatioVsP90*p90
+}
+
+func (d *spikeDet) finding(id scopeID, sc *spikeScope, cur int64, t spikeTest) Finding {
+	start := d.bucketTime(sc.Ep.Start)
+	end := d.bucketTime(cur + 1)
+	total := 0.0
+	for b := sc.Ep.Start; b <= cur; b++ {
+		total += d.count(sc, b)
+	}
+	var targets, accounts, keys []string
+	var platforms []model.Platform
+	posts := map[string]int{}
+	tseen, pseen, aseen := map[string]bool{}, map[model.Platform]bool{}, map[string]bool{}
+	for _, r := range sc.Refs {
+		if r.B < sc.Ep.Start {
+			continue
+		}
+		keys = append(keys, r.Key)
+		if !tseen[r.Target] {
+			tseen[r.Target] = true
+			targets = append(targets, r.Target)
+		}
+		if !pseen[r.Platform] {
+			pseen[r.Platform] = true
+			platforms = append(platforms, r.Platform)
+		}
+		if r.Acct != "" && !aseen[r.Acct] {
+			aseen[r.Acct] = true
+			accounts = append(accounts, r.Acct)
+		}
+		if r.Post != "" {
+			posts[r.Post]++
+		}
+	}
+	topPosts := make([]string, 0, len(posts))
+	for p := range posts {
+		topPosts = append(topPosts, p)
+	}
+	sort.Slice(topPosts, func(i, j int) bool {
+		if posts[topPosts[i]] != posts[topPosts[j]] {
+			return posts[topPosts[i]] > posts[topPosts[j]]
+		}
+		return topPosts[i] < topPosts[j]
+	})
+	if len(topPosts) > 3 {
+		topPosts = topPosts[:3]
+	}
+	var samples []model.Sample
+	for _, s := range sc.Samples {
+		if d.bucket(s.CreatedAt) >= sc.Ep.Start {
+			samples = append(samples, s)
+		}
+	}
+	who := id.String()
+	if id.Target != "" {
+		who = id.Target
+		if id.Platform != "" {
+			who += " on " + string(id.Platform)
+		}
+	} else if id.Platform != "" {
+		who = "all targets on " + string(id.Platform)
+	} else {
+		who = "all targets"
+	}
+	summary := fmt.Sprintf("Replies to %s: %d in the %s from %s UTC, %.1f× the %s baseline of %.1f (robust z %.1f, Poisson p %.1e)",
+		who, int(t.count), d.spec.Timeframe, d.bucketTime(cur).Format("2006-01-02 15:04"), t.ratio, t.kind, t.median, t.z, t.p)
+	if sc.Ep.Start < cur {
+		summary += fmt.Sprintf("; %d replies since the spike began at %s UTC", int(total), start.Format("2006-01-02 15:04"))
+	}
+	return Finding{
+		Scope: id.String(), WindowStart: start, WindowEnd: end, Size: total,
+		Summary: summary, Targets: targets, Platforms: platforms, Accounts: accounts, ReplyIDs: keys,
+		Metrics: map[string]float64{
+			"count": t.count, "baseline": t.median, "ratio": round3(t.ratio), "z": round3(t.z),
+			"poisson_p": t.p, "episode_count": total, "accounts": float64(len(accounts)),
+		},
+		Evidence: model.Evidence{
+			Reason: summary, Count: t.count, Baseline: t.median, Ratio: round3(t.ratio), Z: round3(t.z),
+			Samples: samples, Posts: topPosts,
+		},
+	}
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// authorID names a reply's author for evidence: platform-qualified handle,
+// falling back to the author id.
+func authorID(r *model.Reply) string {
+	a := r.Author.Handle
+	if a == "" {
+		a = r.Author.ID
+	}
+	if a == "" {
+		return ""
+	}
+	return string(r.Platform) + ":" + a
+}
+
+func sampleOf(r *model.Reply) model.Sample {
+	txt := r.Text
+	if len(txt) > 500 {
+		txt = truncateUTF8(txt, 500) + "…"
+	}
+	return model.Sample{ReplyKey: r.Key(), Platform: r.Platform, Target: r.Target, URL: r.URL,
+		Author: authorOrUnknown(r), AuthorURL: r.Author.URL, Text: txt, CreatedAt: r.CreatedAt.UTC()}
+}
+
+func authorOrUnknown(r *model.Reply) string {
+	if r.Author.Handle != "" {
+		return r.Author.Handle
+	}
+	if r.Author.Name != "" {
+		return r.Author.Name
+	}
+	if r.Author.ID != "" {
+		return r.Author.ID
+	}
+	return "unknown"
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// spikeWire is the gob form: maps with struct keys become a list.
+type spikeWire struct {
+	HasStart bool
+	Start    int64
+	IDs      []scopeID
+	Scopes   []*spikeScope
+	Posts    map[string]*postTrack
+	Accts    map[string][]uint32
+	Ring     int
+}
+
+func (d *spikeDet) MarshalState() ([]byte, error) {
+	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts, Accts: d.st.Accts, Ring: d.ring}
+	for id, sc := range d.st.Scopes {
+		w.IDs = append(w.IDs, id)
+		w.Scopes = append(w.Scopes, sc)
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&w); err != nil {
+		return nil, fmt.Errorf("encode spike state: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (d *spikeDet) UnmarshalState(b []byte) error {
+	var w spikeWire
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&w); err != nil {
+		return fmt.Errorf("decode spike state: %w", err)
+	}
+	if w.Ring != d.ring {
+		return fmt.Errorf("spike state has %d buckets, rule wants %d", w.Ring, d.ring)
+	}
+	st := spikeState{HasStart: w.HasStart, Start: w.Start, Scopes: map[scopeID]*spikeScope{}, Posts: w.Posts, Accts: w.Accts}
+	for i, id := range w.IDs {
+		sc := w.Scopes[i]
+		if len(sc.Counts) != d.ring {
+			return fmt.Errorf("spike state scope %s has %d buckets, want %d", id, len(sc.Counts), d.ring)
+		}
+		st.Scopes[id] = sc
+	}
+	if st.Posts == nil {
+		st.Posts = map[string]*postTrack{}
+	}
+	if st.Accts == nil {
+		st.Accts = map[string][]uint32{}
+	}
+	d.st = st
+	return nil
+}
