@@ -142,7 +142,7 @@ type burstEpisode struct {
 
 // coordState is what survives a restart.
 type coordState struct {
-	Accts   []string             // interned account names
+	Accts   []string // interned account names
 	Authors map[uint32]model.Author
 	Posts   map[string]uint32
 	NPosts  uint32

@@ -185,10 +185,10 @@ func (id scopeID) String() string {
 
 // spikeRef is one reply kept while its bucket may still be evidence.
 type spikeRef struct {
-	B              int64
+	B               int64
 	Key, Acct, Post string
-	Target         string
-	Platform       model.Platform
+	Target          string
+	Platform        model.Platform
 }
 
 type spikeEpisode struct {
