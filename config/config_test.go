@@ -513,3 +513,27 @@ func TestUserAgentFor(t *testing.T) {
 		}
 	}
 }
+
+func TestBroadGlobSkipsConfigFile(t *testing.T) {
+	fsys := memFS(map[string]string{
+		"config.yaml": "watchlists: ['*.yaml']\n",
+		"team.yaml":   "targets: [{id: a, name: A, accounts: [{platform: rss, url: 'https://a.example/f'}]}]\n",
+	})
+	cfg, err := Parse("config.yaml", []byte("watchlists: ['*.yaml']\nrule_files: []\n"), fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"config.yaml", "team.yaml"}; !reflect.DeepEqual(cfg.Files, want) {
+		t.Errorf("Files = %q, want %q", cfg.Files, want)
+	}
+}
+
+func TestTagErrorsPointAtTheTargetsOwnList(t *testing.T) {
+	fsys := memFS(map[string]string{
+		"watchlists/a.yaml": "defaults: {tags: [x, y]}\ntargets:\n  - id: a\n    name: A\n    tags: [z, '']\n    accounts: [{platform: rss, url: 'https://a.example/f'}]\n",
+	})
+	_, err := Parse("config.yaml", []byte("rule_files: []\n"), fsys)
+	if want := "watchlists/a.yaml:5:15: targets[0].tags[1]: must not be empty"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}

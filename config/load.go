@@ -48,7 +48,7 @@ func Load(path string) (*Config, error) {
 // directory anchors relative names; errors show only its base name) and data
 // is its content. Watchlists are read through fsys.
 func Parse(path string, data []byte, fsys FS) (*Config, error) {
-	p := &parser{dir: filepath.Dir(path), fsys: fsys, ids: map[string]string{}, accounts: map[string]string{}}
+	p := &parser{dir: filepath.Dir(path), file: path, fsys: fsys, ids: map[string]string{}, accounts: map[string]string{}}
 	cfg, errs := p.parse(path, data)
 	if len(errs) > 0 {
 		return nil, errs.Sorted()
@@ -60,6 +60,7 @@ func Parse(path string, data []byte, fsys FS) (*Config, error) {
 // account keys already seen, with where they were defined.
 type parser struct {
 	dir      string
+	file     string // the config file, which a broad glob must not pick up
 	fsys     FS
 	errs     yamlx.Errors
 	ids      map[string]string // target id -> "file:line:col"
@@ -177,7 +178,7 @@ func (p *parser) glob(doc *yamlx.Doc, key string, patterns []string, watchDirs m
 			continue
 		}
 		for _, m := range ms {
-			if seen[m] {
+			if seen[m] || m == p.file {
 				continue
 			}
 			seen[m] = true

@@ -168,7 +168,7 @@ func (p *parser) target(doc *yamlx.Doc, path string, t TargetSpec, d DefaultsSpe
 	if t.Team == "" {
 		t.Team = d.Team
 	}
-	t.Tags = p.labels(doc, yamlx.Join(path, "tags"), append(append([]string(nil), d.Tags...), t.Tags...))
+	t.Tags = mergeLabels(d.Tags, p.labels(doc, yamlx.Join(path, "tags"), t.Tags))
 	t.Aliases = p.labels(doc, yamlx.Join(path, "aliases"), t.Aliases)
 
 	accPath := yamlx.Join(path, "accounts")
@@ -220,6 +220,17 @@ func (p *parser) labels(doc *yamlx.Doc, path string, in []string) []string {
 		}
 		if !seen[s] {
 			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// mergeLabels appends own to defaults, dropping repeats.
+func mergeLabels(defaults, own []string) []string {
+	out := append([]string(nil), defaults...)
+	for _, s := range own {
+		if !contains(out, s) {
 			out = append(out, s)
 		}
 	}
