@@ -24,9 +24,10 @@ var memSeq atomic.Int64
 
 // DB is the SQLite store. It is safe for concurrent use.
 type DB struct {
-	sql  *sql.DB
-	path string
-	now  func() time.Time
+	sql     *sql.DB
+	path    string
+	now     func() time.Time
+	authors *authorCache
 }
 
 // Option configures Open.
@@ -49,7 +50,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		// a name of its own, so parallel tests do not share one database
 		dsn = fmt.Sprintf("file:mpwatch-mem-%d?mode=memory&cache=shared", memSeq.Add(1))
 	}
-	q := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	q := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if !memory {
 		q = "_pragma=journal_mode(WAL)&" + q
 	}
@@ -68,7 +69,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		// SQLite has one writer; a few readers may run beside it in WAL mode.
 		sqldb.SetMaxOpenConns(4)
 	}
-	db := &DB{sql: sqldb, path: path, now: time.Now}
+	db := &DB{sql: sqldb, path: path, now: time.Now, authors: newAuthorCache()}
 	for _, o := range opts {
 		o(db)
 	}
