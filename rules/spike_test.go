@@ -1,0 +1,260 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpwatch/mpwatch/model"
+)
+
+const spikeYAML = `
+rules:
+  - name: spike
+    type: spike
+    timeframe: 1h
+    threshold_cur: 30
+    threshold_ref: 2
+    spike_height: 3
+    z_alert: 6
+    poisson_p: 1.0e-4
+    baseline: {window_days: 28, min_history_buckets: 336, recent_buckets: 72, min_recent_buckets: 24}
+    per_post: {first_hours: 2, ratio_vs_p90: 3, min_posts: 5}
+    resolve_after: 3h
+`
+
+// hourly makes perHour replies in every hour of [from, from+hours), on a new
+// post every postEvery hours.
+func hourly(target string, perHour, hours int, from time.Time, postEvery int) []model.Reply {
+	var out []model.Reply
+	for h := 0; h < hours; h++ {
+		post := "p" + itoa(h/postEvery)
+		out = append(out, spread(target, post, perHour, from.Add(time.Duration(h)*time.Hour), time.Hour, "u"+itoa(h)+"-")...)
+	}
+	return out
+}
+
+// posty is an account that posts every 6 hours: 20 replies in a post's
+// first hour, then 5 an hour.
+func posty(target string, hours int, from time.Time) []model.Reply {
+	var out []model.Reply
+	for h := 0; h < hours; h++ {
+		n := 5
+		if h%6 == 0 {
+			n = 20
+		}
+		out = append(out, spread(target, "p"+itoa(h/6), n, from.Add(time.Duration(h)*time.Hour), time.Hour, "u"+itoa(h)+"-")...)
+	}
+	return out
+}
+
+func TestSpike(t *testing.T) {
+	type step struct {
+		at   time.Time
+		want string // statuses
+	}
+	cases := []struct {
+		name   string
+		input  func() []model.Reply
+		checks []step
+		verify func(t *testing.T, as []model.Alert)
+	}{
+		{
+			name: "recent baseline fires on a burst after a day of history",
+			input: func() []model.Reply {
+				in := hourly("mp-a", 5, 48, t0, 1)
+				return append(in, spread("mp-a", "attack", 80, t0.Add(48*time.Hour), 30*time.Minute, "bot")...)
+			},
+			checks: []step{{t0.Add(47*time.Hour + 55*time.Minute), ""}, {t0.Add(48*time.Hour + 35*time.Minute), "firing#1"}},
+			verify: func(t *testing.T, as []model.Alert) {
+				a := as[0]
+				if a.Metrics["count"] != 80 || a.Metrics["baseline"] != 5 || !strings.Contains(a.Summary, "recent baseline") {
+					t.Errorf("metrics %v summary %q", a.Metrics, a.Summary)
+				}
+				if len(a.ReplyIDs) != 80 || len(a.Accounts) != 80 || a.Evidence.Z < 6 || a.Evidence.Ratio != 16 {
+					t.Errorf("evidence: %d ids, %d accounts, %+v", len(a.ReplyIDs), len(a.Accounts), a.Evidence)
+				}
+				if !a.WindowStart.Equal(t0.Add(48*time.Hour)) || !a.WindowEnd.Equal(t0.Add(49*time.Hour)) {
+					t.Errorf("window %s..%s", a.WindowStart, a.WindowEnd)
+				}
+				if len(a.Evidence.Samples) == 0 || a.Evidence.Samples[0].ReplyKey == "" {
+					t.Errorf("no samples")
+				}
+			},
+		},
+		{
+			name:   "quiet during the first day: no baseline yet",
+			input:  func() []model.Reply { return spread("mp-a", "p", 200, t0.Add(2*time.Hour), time.Hour, "x") },
+			checks: []step{{t0.Add(2*time.Hour + 59*time.Minute), ""}, {t0.Add(3 * time.Hour), ""}},
+		},
+		{
+			name: "0 vs 0 and a handful against nothing stay quiet",
+			input: func() []model.Reply {
+				in := []model.Reply{reply("mp-a", model.Mastodon, "a", "p", t0)}
+				return append(in, spread("mp-a", "p", 12, t0.Add(40*time.Hour), 10*time.Minute, "y")...)
+			},
+			checks: []step{{t0.Add(30 * time.Hour), ""}, {t0.Add(40*time.Hour + 20*time.Minute), ""}},
+		},
+		{
+			name: "a quiet MP gets a real attack",
+			input: func() []model.Reply {
+				in := []model.Reply{reply("mp-a", model.Mastodon, "a", "p", t0)}
+				return append(in, spread("mp-a", "p", 40, t0.Add(40*time.Hour), 20*time.Minute, "y")...)
+			},
+			checks: []step{{t0.Add(40*time.Hour + 25*time.Minute), "firing#1"}},
+		},
+		{
+			name: "seasonal baseline: the usual Monday 9:00 rush is normal, the same count at 3:00 is not",
+			input: func() []model.Reply {
+				var in []model.Reply
+				for w := 0; w < 3; w++ {
+					for h := 0; h < 168; h++ {
+						n := 5
+						if h == 9 {
+							n = 80 // every Monday 09:00, question period
+						}
+						in = append(in, spread("mp-a", "p"+itoa(w*168+h), n, t0.Add(time.Duration(w*168+h)*time.Hour), time.Hour, "s")...)
+					}
+				}
+				wk := t0.Add(3 * 7 * 24 * time.Hour)
+				in = append(in, hourly("mp-a", 5, 9, wk, 1)...)
+				in = append(in, spread("mp-a", "q", 90, wk.Add(9*time.Hour), 50*time.Minute, "m")...)
+				in = append(in, hourly("mp-a", 5, 17, wk.Add(10*time.Hour), 1)...)
+				in = append(in, spread("mp-a", "r", 90, wk.Add(27*time.Hour), 50*time.Minute, "n")...)
+				return in
+			},
+			checks: []step{
+				{t0.Add(3*7*24*time.Hour + 9*time.Hour + 55*time.Minute), ""},
+				{t0.Add(3*7*24*time.Hour + 27*time.Hour + 55*time.Minute), "firing#1"},
+			},
+			verify: func(t *testing.T, as []model.Alert) {
+				if !strings.Contains(as[0].Summary, "seasonal baseline") || as[0].Metrics["baseline"] != 5 {
+					t.Errorf("summary %q metrics %v", as[0].Summary, as[0].Metrics)
+				}
+			},
+		},
+		{
+			name: "sustained spike: one alert, updated as it grows, resolved after the quiet period",
+			input: func() []model.Reply {
+				in := hourly("mp-a", 5, 48, t0, 1)
+				for h := 48; h < 51; h++ {
+					in = append(in, spread("mp-a", "x"+itoa(h), 100, t0.Add(time.Duration(h)*time.Hour), time.Hour, "b"+itoa(h)+"-")...)
+				}
+				return append(in, hourly("mp-a", 5, 10, t0.Add(51*time.Hour), 1)...)
+			},
+			checks: []step{
+				{t0.Add(48*time.Hour + 30*time.Minute), "firing#1"},
+				{t0.Add(48*time.Hour + 59*time.Minute), "updated#2"}, // 50 → 98: +96 %
+				{t0.Add(49*time.Hour + 59*time.Minute), "updated#3"}, // 98 → 198
+				{t0.Add(50*time.Hour + 30*time.Minute), ""},          // 198 → 248: +25 %
+				{t0.Add(50*time.Hour + 59*time.Minute), "updated#4"}, // 298: +50 % over 198
+				{t0.Add(53*time.Hour + 30*time.Minute), ""},
+				{t0.Add(53*time.Hour + 59*time.Minute), "resolved#5"},
+				{t0.Add(55 * time.Hour), ""},
+			},
+			verify: func(t *testing.T, as []model.Alert) {
+				for _, a := range as {
+					if a.Key != as[0].Key || !a.WindowStart.Equal(t0.Add(48*time.Hour)) {
+						t.Errorf("event %s#%d window %s: a sustained spike must keep one key", a.Key, a.Seq, a.WindowStart)
+					}
+				}
+			},
+		},
+		{
+			name: "a popular post within the account's usual range is not an attack",
+			input: func() []model.Reply {
+				in := posty("mp-a", 60, t0) // a post every 6h: 25 replies in its first 2h
+				return append(in, spread("mp-a", "viral", 75, t0.Add(60*time.Hour), time.Hour, "fan")...)
+			},
+			checks: []step{{t0.Add(60*time.Hour + 59*time.Minute), ""}},
+		},
+		{
+			name: "an attack on one post far beyond the account's range still fires",
+			input: func() []model.Reply {
+				in := posty("mp-a", 60, t0)
+				return append(in, spread("mp-a", "target", 400, t0.Add(60*time.Hour), time.Hour, "bot")...)
+			},
+			checks: []step{{t0.Add(60*time.Hour + 59*time.Minute), "firing#1"}},
+			verify: func(t *testing.T, as []model.Alert) {
+				if len(as[0].Evidence.Posts) == 0 || as[0].Evidence.Posts[0] != "mastodon:target" {
+					t.Errorf("top posts %v", as[0].Evidence.Posts)
+				}
+			},
+		},
+		{
+			name: "a popular post plus broad traffic is still a spike",
+			input: func() []model.Reply {
+				in := posty("mp-a", 60, t0)
+				in = append(in, spread("mp-a", "viral", 75, t0.Add(60*time.Hour), time.Hour, "fan")...)
+				for i := 0; i < 60; i++ {
+					in = append(in, reply("mp-a", model.Mastodon, "o"+itoa(i), "old"+itoa(i), t0.Add(60*time.Hour+time.Duration(i)*time.Minute)))
+				}
+				return in
+			},
+			checks: []step{{t0.Add(60*time.Hour + 59*time.Minute), "firing#1"}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, mustParse(t, spikeYAML), EngineOptions{})
+			in := c.input()
+			sortReplies(in)
+			var all []model.Alert
+			i := 0
+			for _, s := range c.checks {
+				j := i
+				for j < len(in) && !in[j].CreatedAt.After(s.at) {
+					j++
+				}
+				// evaluate every 5 minutes up to the check, as the daemon does
+				for ; i < j; i++ {
+					e.Ingest(in[i])
+				}
+				got := eval(t, e, s.at)
+				if statuses(got) != s.want {
+					t.Fatalf("at %s: events %q, want %q (%v)", s.at.Format(time.RFC3339), statuses(got), s.want, summaries(got))
+				}
+				all = append(all, got...)
+			}
+			if c.verify != nil {
+				c.verify(t, all)
+			}
+		})
+	}
+}
+
+func sortReplies(in []model.Reply) {
+	for i := 1; i < len(in); i++ {
+		for j := i; j > 0 && in[j].CreatedAt.Before(in[j-1].CreatedAt); j-- {
+			in[j], in[j-1] = in[j-1], in[j]
+		}
+	}
+}
+
+func summaries(as []model.Alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Summary)
+	}
+	return out
+}
+
+func TestPoissonTail(t *testing.T) {
+	cases := []struct {
+		x      int
+		lambda float64
+		lo, hi float64
+	}{
+		{0, 3, 1, 1},
+		{3, 5, 1, 1},                // below the mean: not a tail
+		{10, 5, 0.0318, 0.0319},     // 1 - CDF(9; 5) = 0.03183
+		{30, 5, 2.81e-14, 2.82e-14}, // 2.8175e-14 by direct sum
+		{1, 0.1, 0.0951, 0.0952},    // 1 - e^-0.1
+		{5000, 1, 0, 1e-300},
+	}
+	for _, c := range cases {
+		if p := poissonTail(c.x, c.lambda); p < c.lo || p > c.hi {
+			t.Errorf("P(X>=%d | %g) = %g, want in [%g, %g]", c.x, c.lambda, p, c.lo, c.hi)
+		}
+	}
+}
