@@ -84,3 +84,9 @@ func tidy(s string) string {
 	}
 	return strings.TrimSpace(strings.Join(out, "\n"))
 }
+
+// CleanText makes plain text from a platform valid UTF-8 and trims it,
+// keeping its line breaks.
+func CleanText(s string) string {
+	return strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+}
