@@ -153,8 +153,8 @@ func (d *flatDet) Evaluate(now time.Time) []Finding {
 		out = append(out, Finding{
 			Scope: "source:" + k, WindowStart: s.Last.UTC().Truncate(time.Second), WindowEnd: now.UTC(),
 			Size: 1, Summary: summary, Targets: []string{s.Target}, Platforms: []model.Platform{s.Platform},
-			Metrics:  map[string]float64{"quiet_hours": hours, "daily_baseline": rate},
-			Evidence: model.Evidence{Reason: summary, Count: 0, Baseline: rate},
+			Metrics:  map[string]float64{"quiet_hours": round3(hours), "daily_baseline": round3(rate)},
+			Evidence: model.Evidence{Reason: summary, Count: 0, Baseline: round3(rate)},
 		})
 	}
 	if d.spec.MaxFailures > 0 {

@@ -1,0 +1,178 @@
+package rules
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpwatch/mpwatch/model"
+)
+
+const coordYAML = `
+rules:
+  - name: coord
+    type: coordination
+    co_reply: {time_window: 300s, window: 24h, min_edge_weight: 2, min_component: 3, min_targets: 3}
+    burst: {window: 60s, min_accounts: 20}
+    resolve_after: 1h
+`
+
+// organic is traffic from many independent accounts: each reply picks a
+// random target, post and author, at random times over span.
+func organic(rng *rand.Rand, n, targets, authors int, from time.Time, span time.Duration) []model.Reply {
+	out := make([]model.Reply, n)
+	for i := range out {
+		tg := "mp-" + itoa(rng.IntN(targets))
+		at := from.Add(time.Duration(rng.Int64N(int64(span))))
+		out[i] = reply(tg, model.Mastodon, "user"+itoa(rng.IntN(authors)), tg+"-post"+itoa(rng.IntN(4)), at)
+	}
+	sortReplies(out)
+	return out
+}
+
+func TestCoordination(t *testing.T) {
+	newAcct := t0.Add(-10 * 24 * time.Hour)
+	cases := []struct {
+		name   string
+		input  func() []model.Reply
+		at     time.Time
+		want   []string // scopes of the findings, by prefix
+		verify func(t *testing.T, as []model.Alert)
+	}{
+		{
+			name: "the same accounts co-reply under posts of four MPs",
+			input: func() []model.Reply {
+				var in []model.Reply
+				for k := 0; k < 4; k++ { // four MPs, one post each, an hour apart
+					at := t0.Add(time.Duration(k) * time.Hour)
+					for a := 0; a < 5; a++ {
+						r := reply("mp-"+itoa(k), model.Bluesky, "patriot"+itoa(10000000+a), "post"+itoa(k), at.Add(time.Duration(a*20)*time.Second))
+						r.Author.CreatedAt = &newAcct
+						in = append(in, r)
+					}
+				}
+				return in
+			},
+			at:   t0.Add(4 * time.Hour),
+			want: []string{"coreply:"},
+			verify: func(t *testing.T, as []model.Alert) {
+				a := as[0]
+				if len(a.Accounts) != 5 || len(a.Targets) != 4 || len(a.ReplyIDs) != 20 {
+					t.Errorf("accounts %v targets %v replies %d", a.Accounts, a.Targets, len(a.ReplyIDs))
+				}
+				s := a.Evidence.Signals
+				if s == nil || s.NewAccountShare != 1 || s.DigitHandleShare != 1 || s.Accounts != 5 {
+					t.Errorf("signals %+v", s)
+				}
+				if !strings.Contains(a.Summary, "5 accounts") {
+					t.Errorf("summary %q", a.Summary)
+				}
+			},
+		},
+		{
+			name: "co-replies on one MP only do not make a network",
+			input: func() []model.Reply {
+				var in []model.Reply
+				for k := 0; k < 4; k++ {
+					at := t0.Add(time.Duration(k) * time.Hour)
+					for a := 0; a < 5; a++ {
+						in = append(in, reply("mp-0", model.Bluesky, "fan"+itoa(a), "post"+itoa(k), at.Add(time.Duration(a*20)*time.Second)))
+					}
+				}
+				return in
+			},
+			at: t0.Add(4 * time.Hour),
+		},
+		{
+			name:  "organic traffic from suspicious-looking accounts does not fire",
+			input: func() []model.Reply {
+				in := organic(rand.New(rand.NewPCG(1, 2)), 3000, 50, 2000, t0, 24*time.Hour)
+				for i := range in {
+					in[i].Author.CreatedAt = &newAcct // signals alone never fire
+					in[i].Author.Handle += "12345678"
+				}
+				return in
+			},
+			at: t0.Add(24 * time.Hour),
+		},
+		{
+			name: "a burst of 25 accounts on one MP within 30 seconds",
+			input: func() []model.Reply {
+				in := organic(rand.New(rand.NewPCG(3, 4)), 500, 20, 400, t0, 2*time.Hour)
+				return append(in, spread("mp-7", "p", 25, t0.Add(2*time.Hour), 30*time.Second, "wave")...)
+			},
+			at:   t0.Add(2*time.Hour + 5*time.Minute),
+			want: []string{"burst:target:mp-7"},
+			verify: func(t *testing.T, as []model.Alert) {
+				if len(as[0].Accounts) != 25 || len(as[0].ReplyIDs) < 6 || as[0].Targets[0] != "mp-7" {
+					t.Errorf("burst evidence: %d accounts %d replies", len(as[0].Accounts), len(as[0].ReplyIDs))
+				}
+			},
+		},
+		{
+			name: "15 accounts in 30 seconds is not a burst",
+			input: func() []model.Reply {
+				return spread("mp-7", "p", 15, t0.Add(2*time.Hour), 30*time.Second, "wave")
+			},
+			at: t0.Add(2*time.Hour + 5*time.Minute),
+		},
+		{
+			name: "25 accounts over 10 minutes is not a burst",
+			input: func() []model.Reply {
+				return spread("mp-7", "p", 25, t0.Add(2*time.Hour), 10*time.Minute, "wave")
+			},
+			at: t0.Add(2*time.Hour + 15*time.Minute),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, mustParse(t, coordYAML), EngineOptions{})
+			e.Ingest(c.input()...)
+			got := eval(t, e, c.at)
+			if len(got) != len(c.want) {
+				t.Fatalf("events %v, want scopes %v", summaries(got), c.want)
+			}
+			for i, a := range got {
+				if a.Status != model.StatusFiring || a.Type != "coordination" || a.Audience != model.AudienceComms {
+					t.Errorf("event %d: %+v", i, a)
+				}
+			}
+			if c.verify != nil {
+				c.verify(t, got)
+			}
+			// re-evaluation never duplicates
+			if again := eval(t, e, c.at.Add(5*time.Minute)); len(again) != 0 {
+				t.Errorf("re-evaluation emitted %v", statuses(again))
+			}
+		})
+	}
+}
+
+func TestCoordinationStateRoundTrip(t *testing.T) {
+	rs := mustParse(t, coordYAML)
+	e := mustEngine(t, rs, EngineOptions{})
+	var in []model.Reply
+	for k := 0; k < 3; k++ {
+		for a := 0; a < 4; a++ {
+			in = append(in, reply("mp-"+itoa(k), model.Bluesky, "acct"+itoa(a), "post"+itoa(k), t0.Add(time.Duration(k)*time.Hour+time.Duration(a)*time.Second)))
+		}
+	}
+	// the first two MPs before the save, the third after the restart
+	e.Ingest(in[:8]...)
+	if got := eval(t, e, t0.Add(2*time.Hour)); len(got) != 0 {
+		t.Fatalf("two MPs fired: %v", summaries(got))
+	}
+	b, err := e.rules[0].det.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := mustEngine(t, rs, EngineOptions{})
+	if err := e2.rules[0].det.UnmarshalState(b); err != nil {
+		t.Fatal(err)
+	}
+	e2.Ingest(in[8:]...)
+	if got := eval(t, e2, t0.Add(3*time.Hour)); len(got) != 1 || len(got[0].Accounts) != 4 {
+		t.Fatalf("after restore: %v", summaries(got))
+	}
+}
