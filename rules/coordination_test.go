@@ -85,7 +85,7 @@ func TestCoordination(t *testing.T) {
 			at: t0.Add(4 * time.Hour),
 		},
 		{
-			name:  "organic traffic from suspicious-looking accounts does not fire",
+			name: "organic traffic from suspicious-looking accounts does not fire",
 			input: func() []model.Reply {
 				in := organic(rand.New(rand.NewPCG(1, 2)), 3000, 50, 2000, t0, 24*time.Hour)
 				for i := range in {
