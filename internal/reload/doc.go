@@ -15,6 +15,8 @@
 //   - onChange runs on the watcher's goroutine, never concurrently with
 //     itself. After each call the file set is read again from files(), so a
 //     reload that adds or drops watchlist or rule files moves the watches.
-//   - The watcher only says "something changed"; whether the new configuration
-//     is valid, and applying it atomically, is the caller's business.
+//   - The watcher only says "something changed". Holder is the other half:
+//     it swaps in a newly loaded configuration only if the whole load
+//     succeeded, and otherwise keeps the old one running and remembers the
+//     error (with its file:line) for the status page and the logs.
 package reload
