@@ -359,9 +359,12 @@ func (c *Config) validate(sec yamlx.Section) yamlx.Errors {
 				}
 			}
 		case TypeWebhook:
-			if r.Webhook == nil || r.Webhook.URL.Value() == "" {
+			if r.Webhook == nil || (r.Webhook.URL.Value() == "" && r.Webhook.URL.Env == "") {
 				bad(p, "a webhook receiver needs webhook: {url: ...}")
 				break
+			}
+			if r.Webhook.URL.Value() == "" {
+				break // the unset variable is already reported
 			}
 			checkURL(r.Webhook.URL.Value(), p+".webhook.url", false, bad)
 		}
