@@ -23,6 +23,8 @@ type CoordinationSpec struct {
 	Common  `yaml:",inline"`
 	CoReply CoReplySpec `yaml:"co_reply" json:"co_reply"`
 	Burst   BurstSpec   `yaml:"burst" json:"burst"`
+	// Signals score the accounts for the evidence only.
+	Signals SignalConfig `yaml:"signals" json:"signals"`
 }
 
 // CoReplySpec is the co-reply network (QUT coordination-network-toolkit's
@@ -63,10 +65,12 @@ func (s *CoordinationSpec) SetDefaults() {
 		MinEdgeWeight: 2, MinComponent: 3, MinTargets: 3, MaxPairsPerReply: 200,
 	}
 	s.Burst = BurstSpec{Window: yamlx.Duration(60 * time.Second), MinAccounts: 20}
+	s.Signals = DefaultSignalConfig()
 }
 
 func (s *CoordinationSpec) Validate(report func(key, format string, args ...any)) {
 	c := s.CoReply
+	s.Signals.Validate("signals", report)
 	if !on(c.Enabled) && !on(s.Burst.Enabled) {
 		report("co_reply.enabled", "co_reply and burst are both disabled; disable the rule instead")
 	}
@@ -409,6 +413,7 @@ func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) 
 	var keys, accounts []string
 	var samples []model.Sample
 	var authors []model.Author
+	var times []time.Time
 	end := first.Last
 	for _, m := range members {
 		name := d.st.Accts[m]
@@ -421,6 +426,7 @@ func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) 
 			targets[r.Target] = true
 			platforms[r.Platform] = true
 			keys = append(keys, r.Key)
+			times = append(times, time.Unix(0, r.T))
 			end = max(end, r.T)
 		}
 	}
@@ -443,7 +449,7 @@ func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) 
 		a, b = b, a
 	}
 	start := time.Unix(0, first.First).UTC().Truncate(time.Second)
-	sig := accountSignals(authors, now)
+	sig := ComputeSignals(authors, times, now, d.spec.Signals)
 	summary := fmt.Sprintf("%d accounts replied together under the same posts within %s of each other, across %d targets (%s)",
 		len(members), c.TimeWindow, len(tl), strings.Join(limitList(tl, 5), ", "))
 	return Finding{
@@ -455,7 +461,7 @@ func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) 
 			"max_edge_weight": float64(maxW), "posts": float64(len(coPosts)), "replies": float64(len(keys)),
 			"signal_score": sig.Score,
 		},
-		Evidence: model.Evidence{Reason: summary, Count: float64(len(keys)), Samples: samples, Signals: sig},
+		Evidence: model.Evidence{Reason: summary, Count: float64(len(keys)), Samples: samples, Signals: &sig},
 	}, true
 }
 
@@ -481,11 +487,17 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 		}
 		var accounts []string
 		var authors []model.Author
+		var times []time.Time
 		var samples []model.Sample
 		platforms := map[model.Platform]bool{}
 		for a := range ep.Accounts {
 			accounts = append(accounts, d.st.Accts[a])
 			authors = append(authors, d.st.Authors[a])
+			for _, r := range d.st.Recent[a] {
+				if r.Target == target && r.T >= ep.Start {
+					times = append(times, time.Unix(0, r.T))
+				}
+			}
 		}
 		sort.Strings(accounts)
 		for _, name := range accounts {
@@ -501,7 +513,7 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 		for p := range platforms {
 			pl = append(pl, p)
 		}
-		sig := accountSignals(authors, now)
+		sig := ComputeSignals(authors, times, now, d.spec.Signals)
 		summary := fmt.Sprintf("%d distinct accounts replied to %s within %s (%d accounts in the burst so far)",
 			ep.Peak, target, d.spec.Burst.Window, len(accounts))
 		start := time.Unix(0, ep.Start).UTC().Truncate(time.Second)
@@ -511,7 +523,7 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 			Targets: []string{target}, Platforms: pl, Accounts: accounts, ReplyIDs: slices.Clone(ep.Keys),
 			Metrics: map[string]float64{"peak_accounts": float64(ep.Peak), "accounts": float64(len(accounts)),
 				"replies": float64(len(ep.Keys)), "signal_score": sig.Score},
-			Evidence: model.Evidence{Reason: summary, Count: float64(len(ep.Keys)), Samples: samples, Signals: sig},
+			Evidence: model.Evidence{Reason: summary, Count: float64(len(ep.Keys)), Samples: samples, Signals: &sig},
 		})
 	}
 	return out

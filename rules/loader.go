@@ -179,11 +179,10 @@ func parseFile(file string, data []byte, seen map[string]firstDef) ([]Rule, yaml
 			errs = append(errs, doc.Errorf(yamlx.Join(p, "type"), "unknown rule type %q (known types: %s)", tn.Value, strings.Join(Types(), ", ")))
 			continue
 		}
-		if es := doc.DecodeNode(n, p, spec); len(es) > 0 {
-			errs = append(errs, es...)
-			continue
-		}
 		before := len(errs)
+		// A value that failed to decode keeps its default, so validation
+		// still runs and every other problem in the rule is reported too.
+		errs = append(errs, doc.DecodeNode(n, p, spec)...)
 		report := func(key, format string, args ...any) {
 			errs = append(errs, doc.Errorf(yamlx.Join(p, key), format, args...))
 		}
