@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/mpwatch/mpwatch/model"
@@ -37,11 +36,24 @@ func (db *DB) Enqueue(ctx context.Context, now time.Time, events []model.OutboxE
 				continue
 			}
 			added++
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_alerts(alert_key, seq, status, targets, body) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT(alert_key) DO UPDATE SET seq=excluded.seq, status=excluded.status, targets=excluded.targets, body=excluded.body
+			res, err = tx.ExecContext(ctx, `INSERT INTO notify_alerts(alert_key, seq, status, body) VALUES (?, ?, ?, ?)
+				ON CONFLICT(alert_key) DO UPDATE SET seq=excluded.seq, status=excluded.status, body=excluded.body
 				WHERE excluded.seq >= notify_alerts.seq`,
-				a.Key, a.Seq, string(a.Status), ","+strings.Join(a.Targets, ",")+",", string(body)); err != nil {
+				a.Key, a.Seq, string(a.Status), string(body))
+			if err != nil {
 				return fmt.Errorf("update alert %s: %w", a.Key, err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 { // this event is the alert's latest
+				if _, err := tx.ExecContext(ctx, `DELETE FROM notify_alert_targets WHERE alert_key = ?`, a.Key); err != nil {
+					return fmt.Errorf("update targets of %s: %w", a.Key, err)
+				}
+				if a.Status != model.StatusResolved {
+					for _, t := range a.Targets {
+						if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO notify_alert_targets(target, alert_key) VALUES (?, ?)`, t, a.Key); err != nil {
+							return fmt.Errorf("update targets of %s: %w", a.Key, err)
+						}
+					}
+				}
 			}
 			if a.Status == model.StatusResolved {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM notify_active WHERE alert_key = ?`, a.Key); err != nil {
@@ -104,8 +116,8 @@ func scheduleGroup(ctx context.Context, tx *sql.Tx, n model.OutboxNote) error {
 
 // ActiveAlerts returns the latest event of every unresolved alert naming target.
 func (db *DB) ActiveAlerts(ctx context.Context, target string) ([]model.Alert, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT body FROM notify_alerts WHERE status != 'resolved' AND targets LIKE ? ESCAPE '\'`,
-		"%,"+likeEscape(target)+",%")
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.body FROM notify_alert_targets t JOIN notify_alerts a ON a.alert_key = t.alert_key
+		WHERE t.target = ? AND a.status != 'resolved' ORDER BY a.alert_key`, target)
 	if err != nil {
 		return nil, fmt.Errorf("store: active alerts of %s: %w", target, err)
 	}
@@ -114,10 +126,6 @@ func (db *DB) ActiveAlerts(ctx context.Context, target string) ([]model.Alert, e
 		return nil, fmt.Errorf("store: active alerts of %s: %w", target, err)
 	}
 	return out, nil
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 func scanAlerts(rows *sql.Rows) ([]model.Alert, error) {

@@ -13,9 +13,15 @@ CREATE TABLE notify_alerts (
 	alert_key    TEXT PRIMARY KEY,
 	seq          INTEGER NOT NULL,
 	status       TEXT NOT NULL,
-	targets      TEXT NOT NULL, -- ",a,b," for LIKE lookups
 	body         TEXT NOT NULL
 );
+-- unresolved alerts by target, for inhibition lookups
+CREATE TABLE notify_alert_targets (
+	target    TEXT NOT NULL,
+	alert_key TEXT NOT NULL,
+	PRIMARY KEY (target, alert_key)
+);
+CREATE INDEX notify_alert_targets_key ON notify_alert_targets(alert_key);
 CREATE TABLE notify_notes (
 	event_id    TEXT NOT NULL,
 	receiver    TEXT NOT NULL,
