@@ -91,7 +91,7 @@ rules:
 	var in []model.Reply
 	for i := 0; i < 10; i++ {
 		at := t0.Add(2*time.Hour + time.Duration(i)*time.Minute)
-		in = append(in, reply("mp-b", model.Bluesky, "x", "p", at)) // not cabinet
+		in = append(in, reply("mp-b", model.Bluesky, "x", "p", at))  // not cabinet
 		in = append(in, reply("mp-a", model.Mastodon, "y", "p", at)) // not bluesky
 	}
 	in = append(in, reply("mp-a", model.Bluesky, "z", "p", t0))

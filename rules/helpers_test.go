@@ -49,7 +49,7 @@ func reply(target string, p model.Platform, author, post string, at time.Time) m
 		Platform: p, ID: fmt.Sprintf("r%d", replySeq), Target: target, PostID: post,
 		URL:       fmt.Sprintf("https://example.social/@%s/%d", author, replySeq),
 		CreatedAt: at, Text: fmt.Sprintf("reply %d from %s", replySeq, author),
-		Author:    model.Author{ID: author, Handle: author},
+		Author: model.Author{ID: author, Handle: author},
 	}
 }
 
@@ -79,9 +79,9 @@ func (s *scriptedSpec) NewDetector(Env) (Detector, error)     { return &scripted
 
 type scriptedDet struct{ findings *[]Finding }
 
-func (d *scriptedDet) Observe(*Item)                  {}
-func (d *scriptedDet) Evaluate(time.Time) []Finding   { return append([]Finding(nil), *d.findings...) }
-func (d *scriptedDet) MarshalState() ([]byte, error)  { return []byte("{}"), nil }
+func (d *scriptedDet) Observe(*Item)                 {}
+func (d *scriptedDet) Evaluate(time.Time) []Finding  { return append([]Finding(nil), *d.findings...) }
+func (d *scriptedDet) MarshalState() ([]byte, error) { return []byte("{}"), nil }
 func (d *scriptedDet) UnmarshalState(b []byte) error { return nil }
 
 func scriptedRule(name string, findings *[]Finding, resolveAfter time.Duration) Rule {
