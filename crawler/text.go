@@ -17,7 +17,7 @@ func HTMLToText(s string) string {
 	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	var b strings.Builder
-	skip := 0
+	skip, pre := 0, 0
 	newline := func(n int) {
 		cur := b.String()
 		if strings.TrimSpace(cur) == "" {
@@ -34,7 +34,16 @@ func HTMLToText(s string) string {
 			return tidy(b.String())
 		case html.TextToken:
 			if skip == 0 {
-				b.Write(z.Text())
+				t := z.Text()
+				if pre == 0 {
+					// Source line breaks are plain white space in HTML.
+					for i, c := range t {
+						if c == '\n' || c == '\r' || c == '\t' || c == '\f' {
+							t[i] = ' '
+						}
+					}
+				}
+				b.Write(t)
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
@@ -45,7 +54,10 @@ func HTMLToText(s string) string {
 				}
 			case "br":
 				b.WriteByte('\n')
-			case "p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre":
+			case "pre":
+				pre++
+				newline(2)
+			case "p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6":
 				newline(2)
 			}
 		case html.EndTagToken:
@@ -55,7 +67,12 @@ func HTMLToText(s string) string {
 				if skip > 0 {
 					skip--
 				}
-			case "p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre":
+			case "pre":
+				if pre > 0 {
+					pre--
+				}
+				newline(2)
+			case "p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6":
 				newline(2)
 			}
 		}
