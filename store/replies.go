@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply
 				return 0, nil, fmt.Errorf("reply %d has no platform or id (%q)", start+i, r.Key())
 			}
 			args = append(args, string(r.Platform), r.ID, r.URL, string(r.Kind), r.Target, r.Account,
-				r.PostID, r.ParentID, r.CreatedAt.UnixNano(), r.Text, r.Lang, authorKey(r.Author), now, now)
+				r.PostID, r.ParentID, toNanos(r.CreatedAt), r.Text, r.Lang, authorKey(r.Author), now, now)
 		}
 		var err error
 		if len(chunk) == replyRowsPerStmt {
@@ -183,7 +184,7 @@ func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply
 	for i := range replies {
 		r := &replies[i]
 		id := authorID{string(r.Platform), authorKey(r.Author)}
-		seen := max(today, dayStart(r.CreatedAt.UnixNano()))
+		seen := max(today, dayStart(toNanos(r.CreatedAt)))
 		if j, ok := index[id]; ok {
 			authors[j] = &r.Author
 			lastSeen[j] = max(lastSeen[j], seen)
@@ -302,13 +303,29 @@ func scanReply(s rowScanner) (int64, model.Reply, error) {
 	return seq, r, nil
 }
 
-// fromNanos is the inverse of UnixNano, in UTC.
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+// toNanos is the stored form of a reply time: Unix nanoseconds, with the
+// zero time (a source that gave no date) as the smallest integer, so it
+// round-trips, sorts first and falls to any retention cut. Times outside
+// 1678-2262 are not representable (time.Time.UnixNano).
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of toNanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
 
 // ScanReplies calls fn for every reply created in [from, to), oldest first
 // (ties in ingest order). It stops at fn's first error and returns it.
 func (db *DB) ScanReplies(ctx context.Context, from, to time.Time, fn func(model.Reply) error) error {
-	lo, hi := from.UnixNano(), to.UnixNano()
+	lo, hi := toNanos(from), toNanos(to)
 	var afterSeq int64 = -1
 	page := make([]model.Reply, 0, scanPage)
 	seqs := make([]int64, 0, scanPage)
@@ -346,7 +363,7 @@ func (db *DB) ScanReplies(ctx context.Context, from, to time.Time, fn func(model
 			return nil
 		}
 		last := page[len(page)-1]
-		lo, afterSeq = last.CreatedAt.UnixNano(), seqs[len(seqs)-1]
+		lo, afterSeq = toNanos(last.CreatedAt), seqs[len(seqs)-1]
 	}
 }
 
@@ -467,7 +484,7 @@ func (db *DB) CountReplies(ctx context.Context, from, to time.Time, bucket time.
 	rows, err := db.sql.QueryContext(ctx, `SELECT target, platform,
 			(created_at / ?1 - (created_at % ?1 < 0)) * ?1 AS start, COUNT(*)
 		FROM replies WHERE created_at >= ?2 AND created_at < ?3
-		GROUP BY start, target, platform ORDER BY start, target, platform`, b, from.UnixNano(), to.UnixNano())
+		GROUP BY start, target, platform ORDER BY start, target, platform`, b, toNanos(from), toNanos(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: count replies: %w", err)
 	}
@@ -503,7 +520,7 @@ const purgeChunk = 2000
 // the post with the replies it reads under it). It returns how many replies
 // it deleted.
 func (db *DB) PurgeRepliesBefore(ctx context.Context, t time.Time) (int64, error) {
-	cut := t.UnixNano()
+	cut := toNanos(t)
 	var total int64
 	steps := []struct {
 		what string
