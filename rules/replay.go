@@ -98,7 +98,9 @@ func parseReplayLine(b []byte) (model.Reply, string) {
 	if err := dec.Decode(&r); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "json: ")
 		var se *json.SyntaxError
-		if errors.As(err, &se) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			msg = "invalid JSON: the line ends inside a value"
+		} else if errors.As(err, &se) {
 			msg = fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, msg)
 		}
 		return r, msg
