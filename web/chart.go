@@ -2,8 +2,11 @@ package web
 
 import (
 	"fmt"
+	"html"
+	"html/template"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,6 +30,8 @@ type chart struct {
 	Desc   string
 	W, H   float64
 	Bars   []bar
+	// BarsSVG is Bars drawn as markup, see barsSVG.
+	BarsSVG template.HTML
 	YTicks []tick
 	XTicks []tick
 	Window *rect // shaded alert window, if any
@@ -146,6 +151,7 @@ func buildChart(id, title string, s series, loc *time.Location, winFrom, winTo t
 			c.Window = &rect{X: round2(x0), Y: c.Y0, W: round2(math.Max(x1-x0, 1)), H: round2(plotH)}
 		}
 	}
+	c.BarsSVG = barsSVG(c.Bars)
 	total := s.total()
 	c.Empty = total == 0
 	if c.Empty {
@@ -247,4 +253,40 @@ func pickBucket(span time.Duration, maxBars int) time.Duration {
 		}
 	}
 	return 7 * 24 * time.Hour
+}
+
+// barsSVG writes the bars directly rather than through the template: a status
+// page of 100 targets has 16,800 bars, and html/template's per-action
+// reflection and escaping made them two thirds of the page's cost. Bars hold
+// only numbers and labels made here from a time and a count, and the labels
+// are escaped anyway.
+func barsSVG(bars []bar) template.HTML {
+	var b strings.Builder
+	b.Grow(len(bars) * 130)
+	num := func(f float64) { b.WriteString(strconv.FormatFloat(f, 'f', -1, 64)) }
+	for _, r := range bars {
+		if r.H == 0 {
+			continue // nothing to see, and most hours of a quiet target are empty
+		}
+		b.WriteString(`<rect class="bar`)
+		fill := "#2f6fad"
+		if r.InWindow {
+			b.WriteString(` in-window`)
+			fill = "#c0392b"
+		}
+		b.WriteString(`" x="`)
+		num(r.X)
+		b.WriteString(`" y="`)
+		num(r.Y)
+		b.WriteString(`" width="`)
+		num(r.W)
+		b.WriteString(`" height="`)
+		num(r.H)
+		b.WriteString(`" fill="`)
+		b.WriteString(fill)
+		b.WriteString(`"><title>`)
+		b.WriteString(html.EscapeString(r.Label))
+		b.WriteString("</title></rect>")
+	}
+	return template.HTML(b.String())
 }

@@ -98,13 +98,17 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	for _, h := range health {
 		byKey[h.SourceKey] = h
 	}
+	byTarget := map[string][]VolumePoint{}
+	for _, p := range vol {
+		byTarget[p.Target] = append(byTarget[p.Target], p)
+	}
 	configured := map[string]bool{}
 	for i, t := range targets {
 		for _, a := range t.Accounts {
 			configured[model.SourceKey(t.ID, a)] = true
 		}
 		tv := s.targetView(t, byKey, now)
-		ser := newSeries(from, time.Hour, statusDays*24, vol, func(p VolumePoint) bool { return p.Target == t.ID })
+		ser := newSeries(from, time.Hour, statusDays*24, byTarget[t.ID], nil)
 		tv.Week = ser.total()
 		tv.Chart = buildChart(fmt.Sprintf("vol-%d", i), "Replies to "+t.Name+", last 7 days, hourly", ser, s.loc, time.Time{}, time.Time{})
 		v.Targets = append(v.Targets, tv)
