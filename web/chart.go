@@ -25,17 +25,17 @@ const (
 // computed here so the template only places values, and all text in it goes
 // through html/template's escaping.
 type chart struct {
-	ID     string // unique on the page, for aria-labelledby
-	Title  string
-	Desc   string
-	W, H   float64
-	Bars   []bar
+	ID    string // unique on the page, for aria-labelledby
+	Title string
+	Desc  string
+	W, H  float64
+	Bars  []bar
 	// BarsSVG is Bars drawn as markup, see barsSVG.
 	BarsSVG template.HTML
-	YTicks []tick
-	XTicks []tick
-	Window *rect // shaded alert window, if any
-	Empty  bool  // no replies at all in the range
+	YTicks  []tick
+	XTicks  []tick
+	Window  *rect // shaded alert window, if any
+	Empty   bool  // no replies at all in the range
 	// Plot area, for the axes.
 	X0, Y0, X1, Y1 float64
 }
