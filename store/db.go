@@ -132,17 +132,21 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies, each in its own transaction, the migrations the database
-// has not seen, and refuses a database that has seen migrations this binary
-// does not know (it was written by a newer mpwatch).
+// migrate applies, each in its own transaction, the embedded migrations the
+// database has not seen, and refuses a database that has seen migrations
+// this binary does not know (it was written by a newer mpwatch).
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	return db.applyMigrations(ctx, ms)
+}
+
+func (db *DB) applyMigrations(ctx context.Context, ms []migration) error {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var have int
 	if err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
@@ -160,21 +164,27 @@ func (db *DB) migrate(ctx context.Context) error {
 		if m.version <= have {
 			continue
 		}
-		tx, err := db.sql.BeginTx(ctx, nil)
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			// Another process may have applied it since we looked: the
+			// check is repeated under the write lock.
+			var done int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil {
+				return err
+			}
+			if done > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, fmtTime(db.now())); err != nil {
+				return fmt.Errorf("record: %w", err)
+			}
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, db.now().UTC().Format(time.RFC3339Nano)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: record: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: commit: %w", m.name, err)
 		}
 	}
 	return nil
