@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -36,6 +37,20 @@ type Watcher struct {
 	mu   sync.Mutex
 	want map[string]bool // absolute, cleaned file paths
 	dirs map[string]bool // directories currently watched
+	seen map[string]stamp
+}
+
+// stamp identifies a file's content cheaply: which file it is (through
+// symlinks) and its size and modification time.
+type stamp struct {
+	info os.FileInfo // nil when the file is missing
+}
+
+func (a stamp) same(b stamp) bool {
+	if a.info == nil || b.info == nil {
+		return a.info == nil && b.info == nil
+	}
+	return os.SameFile(a.info, b.info) && a.info.Size() == b.info.Size() && a.info.ModTime().Equal(b.info.ModTime())
 }
 
 // Watch starts watching the files named by files() and calls onChange after
@@ -57,6 +72,7 @@ func Watch(ctx context.Context, files func() []string, onChange func(), opts Opt
 		done:     make(chan struct{}),
 		want:     map[string]bool{},
 		dirs:     map[string]bool{},
+		seen:     map[string]stamp{},
 	}
 	if w.debounce <= 0 {
 		w.debounce = DefaultDebounce
@@ -138,6 +154,11 @@ func (w *Watcher) loop(ctx context.Context) {
 
 // relevant reports whether ev touches one of the watched files. Chmod alone is
 // ignored: touch and backup tools change modes without changing content.
+//
+// An event on another name in a watched directory still counts if one of the
+// watched files now resolves to different content: Kubernetes mounts a
+// ConfigMap as config.yaml -> ..data/config.yaml and updates it by swapping
+// the ..data symlink, so the only events are on ..data.
 func (w *Watcher) relevant(ev fsnotify.Event) bool {
 	if ev.Op == fsnotify.Chmod {
 		return false
@@ -148,7 +169,26 @@ func (w *Watcher) relevant(ev fsnotify.Event) bool {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.want[filepath.Clean(name)]
+	if w.want[filepath.Clean(name)] {
+		return true
+	}
+	changed := false
+	for f := range w.want {
+		st := statFile(f)
+		if !st.same(w.seen[f]) {
+			changed = true
+			w.seen[f] = st
+		}
+	}
+	return changed
+}
+
+func statFile(path string) stamp {
+	fi, err := os.Stat(path) // follows symlinks, which is the point
+	if err != nil {
+		return stamp{}
+	}
+	return stamp{info: fi}
 }
 
 // refresh reads the file set again and moves the directory watches to match.
@@ -166,9 +206,14 @@ func (w *Watcher) refresh() {
 		dirs[filepath.Dir(abs)] = true
 	}
 
+	seen := make(map[string]stamp, len(want))
+	for f := range want {
+		seen[f] = statFile(f)
+	}
 	w.mu.Lock()
 	old := w.dirs
 	w.want = want
+	w.seen = seen
 	w.mu.Unlock()
 
 	kept := map[string]bool{}

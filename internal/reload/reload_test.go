@@ -107,6 +107,41 @@ func TestChangesTrigger(t *testing.T) {
 	}
 }
 
+// TestSymlinkSwapTriggers mimics a Kubernetes ConfigMap update: the watched
+// name is a symlink through ..data, and only ..data is replaced.
+func TestSymlinkSwapTriggers(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []string{"..v1", "..v2"} {
+		if err := os.Mkdir(filepath.Join(dir, v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(dir, "..v1", "config.yaml"), "a: 1\n")
+	write(t, filepath.Join(dir, "..v2", "config.yaml"), "a: 22\n")
+	mustSymlink(t, "..v1", filepath.Join(dir, "..data"))
+	cfg := filepath.Join(dir, "config.yaml")
+	mustSymlink(t, filepath.Join("..data", "config.yaml"), cfg)
+
+	rec := newRecorder()
+	start(t, func() []string { return []string{cfg} }, rec.onChange, 50*time.Millisecond)
+
+	mustSymlink(t, "..v2", filepath.Join(dir, "..data_tmp"))
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "symlink swap")
+	if b, _ := os.ReadFile(cfg); string(b) != "a: 22\n" {
+		t.Fatalf("swap did not take: %q", b)
+	}
+}
+
+func mustSymlink(t *testing.T, old, new string) {
+	t.Helper()
+	if err := os.Symlink(old, new); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestOtherFilesDoNotTrigger(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
