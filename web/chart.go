@@ -22,8 +22,8 @@ const (
 )
 
 // chart is a bar chart ready for the "chart" template; every coordinate is
-// computed here so the template only places values, and all text in it goes
-// through html/template's escaping.
+// computed here so the template only places values. Text goes through
+// html/template's escaping, except the bars (see barsSVG).
 type chart struct {
 	ID    string // unique on the page, for aria-labelledby
 	Title string

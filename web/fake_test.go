@@ -183,6 +183,8 @@ func fixture() *fakeData {
 	updated.Metrics = map[string]float64{"count": 80, "baseline": 3.2}
 	updated.ReplyIDs = []string{"mastodon:111", "mastodon:112", "bluesky:at://did:plc:xyz/app.bsky.feed.post/3k", "mastodon:999"}
 	updated.Evidence.Representative = "Resign now " + hostileImg
+	updated.Accounts = []string{"@troll1@example.social", "@troll2@example.social", "troll3.bsky.social " + hostileSVG}
+	updated.Teams, updated.Tags = []string{"east"}, []string{"ontario", hostileScript}
 	updated.Evidence.Posts = []string{"https://example.social/@jane/100", hostileURL}
 	updated.Evidence.Samples = []model.Sample{{ReplyKey: "mastodon:150", Platform: model.Mastodon, Target: "jane",
 		Author: "@purged@example.social", Text: "sample kept in the alert", CreatedAt: created(20)}}
