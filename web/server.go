@@ -124,7 +124,8 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	authz := r.Header.Get("Authorization")
 	if a.BearerToken != "" {
-		if tok, ok := strings.CutPrefix(authz, "Bearer "); ok && equal(tok, a.BearerToken) {
+		// The scheme name is case-insensitive (RFC 9110 11.1).
+		if len(authz) > 7 && strings.EqualFold(authz[:7], "Bearer ") && equal(authz[7:], a.BearerToken) {
 			return true
 		}
 	}

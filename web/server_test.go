@@ -57,6 +57,8 @@ func TestAuth(t *testing.T) {
 		{"readyz needs token", Auth{BearerToken: "tok"}, "/readyz", "", 401, []string{`Bearer realm="mpwatch"`}},
 		{"evidence needs token", Auth{BearerToken: "tok"}, alertPath(spikeKey), "", 401, []string{`Bearer realm="mpwatch"`}},
 		{"right token", Auth{BearerToken: "tok"}, "/", "Bearer tok", 200, nil},
+		{"scheme is case-insensitive", Auth{BearerToken: "tok"}, "/", "bearer tok", 200, nil},
+		{"token is case-sensitive", Auth{BearerToken: "tok"}, "/", "Bearer TOK", 401, []string{`Bearer realm="mpwatch"`}},
 		{"wrong token", Auth{BearerToken: "tok"}, "/", "Bearer tok2", 401, []string{`Bearer realm="mpwatch"`}},
 		{"token prefix is not enough", Auth{BearerToken: "tok"}, "/", "Bearer to", 401, []string{`Bearer realm="mpwatch"`}},
 		{"basic right", Auth{BasicUser: "ops", BasicPassword: "s3cret"}, "/", basic, 200, nil},
