@@ -312,15 +312,31 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) Flush(ctx context.Context, now time.Time) error {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
-	errGroups := d.flushGroups(ctx, now)
-	errSend := d.deliver(ctx, now)
-	return errors.Join(errGroups, errSend)
+	var errs []error
+	// groups are flushed a chunk at a time with sends in between, so a burst
+	// of thousands of groups does not hold every message back until the last
+	// group is built
+	for ctx.Err() == nil {
+		n, err := d.flushGroups(ctx, now)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if err := d.deliver(ctx, now); err != nil {
+			errs = append(errs, err)
+		}
+		if n < flushChunk || len(errs) > 0 {
+			break // a failing group must not spin the pass; Run retries it
+		}
+	}
+	return errors.Join(errs...)
 }
 
-func (d *Dispatcher) flushGroups(ctx context.Context, now time.Time) error {
-	groups, err := d.out.DueGroups(ctx, now)
+const flushChunk = 64
+
+func (d *Dispatcher) flushGroups(ctx context.Context, now time.Time) (int, error) {
+	groups, err := d.out.DueGroups(ctx, now, flushChunk)
 	if err != nil {
-		return fmt.Errorf("notify: flush: %w", err)
+		return 0, fmt.Errorf("notify: flush: %w", err)
 	}
 	var errs []error
 	for _, g := range groups {
@@ -328,7 +344,7 @@ func (d *Dispatcher) flushGroups(ctx context.Context, now time.Time) error {
 			errs = append(errs, fmt.Errorf("notify: flush group %s: %w", g.Key, err))
 		}
 	}
-	return errors.Join(errs...)
+	return len(groups), errors.Join(errs...)
 }
 
 func (d *Dispatcher) flushGroup(ctx context.Context, now time.Time, g model.OutboxGroup) error {

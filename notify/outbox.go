@@ -17,7 +17,7 @@ type Outbox interface {
 	// ActiveAlerts is the latest event of each unresolved alert naming target.
 	ActiveAlerts(ctx context.Context, target string) ([]model.Alert, error)
 	Threads(ctx context.Context, receiver string, alertKeys []string) (map[string]model.OutboxThread, error)
-	DueGroups(ctx context.Context, now time.Time) ([]model.OutboxGroup, error)
+	DueGroups(ctx context.Context, now time.Time, limit int) ([]model.OutboxGroup, error)
 	GroupPending(ctx context.Context, groupKey string) ([]model.Alert, error)
 	GroupActive(ctx context.Context, groupKey string) ([]model.Alert, error)
 	RescheduleGroup(ctx context.Context, groupKey string, nextFlush, repeatAt time.Time) error

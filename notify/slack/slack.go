@@ -144,7 +144,7 @@ func classify(what string, err error) error {
 // notifications and old clients show), both within Slack's limits.
 func Blocks(m notify.Message, maxSamples int) ([]slackapi.Block, string) {
 	title := notify.Title(m)
-	blocks := []slackapi.Block{slackapi.NewHeaderBlock(plain(notify.Truncate(title, MaxHeaderText)))}
+	blocks := []slackapi.Block{slackapi.NewHeaderBlock(plain(notify.Truncate(PlainSafe(title), MaxHeaderText)))}
 	if m.Kind == notify.KindDigest {
 		blocks = append(blocks, section(fmt.Sprintf("Alerts from %s to %s.", fmtTime(m.From), fmtTime(m.To))))
 	}
@@ -274,6 +274,13 @@ var escaper = strings.NewReplacer(
 	"*", "*"+zeroWidthSpace, "_", "_"+zeroWidthSpace, "~", "~"+zeroWidthSpace, "`", "`"+zeroWidthSpace,
 	"@", "@"+zeroWidthSpace, "\r", " ", "\n", " ",
 )
+
+var plainReplacer = strings.NewReplacer("<", "‹", ">", "›", "\r", " ", "\n", " ")
+
+// PlainSafe prepares untrusted text for a plain_text object. Slack does not
+// parse those, but a header is also what clients show in previews, so angle
+// brackets become look-alikes rather than trusting every client to agree.
+func PlainSafe(s string) string { return plainReplacer.Replace(s) }
 
 // Escape makes untrusted text inert in mrkdwn (see the package comment).
 func Escape(s string) string { return escaper.Replace(s) }
