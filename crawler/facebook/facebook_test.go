@@ -512,3 +512,15 @@ func TestTokenNeverLeaks(t *testing.T) {
 		t.Errorf("token in logs:\n%s", logs.String())
 	}
 }
+
+func BenchmarkParseComments(b *testing.B) {
+	body := fixture(b, "comments_p3_page1.json")
+	post := model.Post{Platform: model.Facebook, ID: post3, Target: "mp-jane-doe", Account: pageID}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := ParseComments(body, post); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

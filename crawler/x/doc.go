@@ -15,7 +15,10 @@
 //     profile_image_url for the author signals, following meta.next_token.
 //     since_id stays the same on every page; page 1's newest_id becomes the
 //     post's next since_id only after the last page, so an interrupted
-//     conversation is read again from the same point.
+//     conversation is read again from the same point. A conversation with
+//     more than Options.MaxSearchPages new pages has its oldest new replies
+//     skipped and since_id still moves on, so no crawl pays twice for the
+//     same pages.
 //
 // Replies by the watched account itself (thread continuations) are left out.
 // ParentID is the replied_to post; URL is https://x.com/<username>/status/<id>.

@@ -281,8 +281,11 @@ func (c *crawl) conversation(ctx context.Context, post model.Post) ([]model.Repl
 	newest := ""
 	for page := 0; ; page++ {
 		if page >= c.s.opts.MaxSearchPages {
-			c.log.Warn("x conversation has more pages than max_search_pages; the rest is read next time", "post_id", post.ID)
-			return out, nil
+			// The unread pages are the oldest replies. since_id still moves
+			// on: holding it back would pay for the same pages on every crawl
+			// and never get further.
+			c.log.Warn("x conversation has more pages than max_search_pages; its oldest new replies are skipped", "post_id", post.ID)
+			break
 		}
 		n, err := c.pageSize(searchMinMax)
 		if err != nil {

@@ -537,3 +537,39 @@ func TestTokenNeverLeaks(t *testing.T) {
 		t.Errorf("token in logs:\n%s", logs.String())
 	}
 }
+
+func TestSearchPageCap(t *testing.T) {
+	f := newFakeX(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cl, err := crawler.NewClient(crawler.Options{NoDelay: true, MaxRetries: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := New(cl, Options{BaseURL: f.srv.URL, MaxSearchPages: 1, Logger: log})
+	res, err := src.Crawl(context.Background(), request(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := decodeCursor(res.Cursor)
+	// Page 2 of post 3's conversation is not read, but since_id moves on so
+	// the next crawl does not pay for page 1 again.
+	if len(res.Replies) != 3 || c.Posts[post3].SinceID != "1862150000000000012" {
+		t.Errorf("%d replies, cursor %+v", len(res.Replies), c)
+	}
+	if !strings.Contains(logs.String(), "max_search_pages") {
+		t.Errorf("cap not logged: %s", logs.String())
+	}
+}
+
+func BenchmarkParseSearch(b *testing.B) {
+	body := fixture(b, "search_p3_page1.json")
+	post := model.Post{Platform: model.X, ID: post3, Target: "mp-jane-doe", Account: "JaneDoeMP"}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := ParseSearch(body, post, userID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

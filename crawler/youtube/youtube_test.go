@@ -97,7 +97,7 @@ func (f *fakeYT) serve(w http.ResponseWriter, r *http.Request) {
 			reply(200, "threads_channel_page1.json")
 		case q.Get("videoId") == "dQw4w9WgXcQ":
 			reply(200, "threads_empty.json")
-		case q.Get("videoId") == "offVideo0001":
+		case q.Get("videoId") == "offVideo001":
 			reply(403, "error_comments_disabled.json")
 		default:
 			reply(404, "error_video_not_found.json")
@@ -234,7 +234,7 @@ func TestCrawlVideosCommentsDisabled(t *testing.T) {
 	src := newSource(t, f, nil)
 	req := request("")
 	req.Account.Handle = ""
-	req.Account.Options = map[string]string{"video_ids": "dQw4w9WgXcQ, offVideo0001"}
+	req.Account.Options = map[string]string{"video_ids": "dQw4w9WgXcQ, offVideo001"}
 	res, err := src.Crawl(context.Background(), req)
 	if err != nil {
 		t.Fatalf("a video with comments off must not fail the others: %v", err)
@@ -243,7 +243,7 @@ func TestCrawlVideosCommentsDisabled(t *testing.T) {
 		t.Errorf("%d replies: %s", len(res.Replies), ids(res.Replies))
 	}
 	cur, _ := decodeCursor(res.Cursor)
-	if !cur.Disabled["video:offVideo0001"].Equal(now) {
+	if !cur.Disabled["video:offVideo001"].Equal(now) {
 		t.Errorf("disabled state not recorded: %+v", cur)
 	}
 	for _, r := range f.requests() {
@@ -259,7 +259,7 @@ func TestCrawlVideosCommentsDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range f.requests()[n:] {
-		if r.URL.Query().Get("videoId") == "offVideo0001" {
+		if r.URL.Query().Get("videoId") == "offVideo001" {
 			t.Error("disabled video asked again within a day")
 		}
 	}
@@ -267,7 +267,7 @@ func TestCrawlVideosCommentsDisabled(t *testing.T) {
 	// Only disabled videos: a distinct, clear state.
 	req = request("")
 	req.Account.Handle = ""
-	req.Account.Options = map[string]string{"video_ids": "offVideo0001"}
+	req.Account.Options = map[string]string{"video_ids": "offVideo001"}
 	_, err = src.Crawl(context.Background(), req)
 	if !errors.Is(err, ErrCommentsDisabled) || crawler.KindOf(err) != crawler.KindForbiddenByRobots ||
 		!strings.Contains(err.Error(), "comments are turned off") {
@@ -328,7 +328,7 @@ func TestCrawlErrors(t *testing.T) {
 		{"key invalid legacy", 400, "error_key_invalid_legacy.json", "", apiKey, crawler.KindAuth, "rejected the API key (keyInvalid)"},
 		{"key missing", 403, "error_key_missing.json", "", apiKey, crawler.KindAuth, "check the API key"},
 		{"api not enabled", 403, "error_api_not_enabled.json", "", apiKey, crawler.KindAuth, "not enabled"},
-		{"video not found", 0, "", "goneVideo001", apiKey, crawler.KindNotFound, "videoNotFound"},
+		{"video not found", 0, "", "goneVideo01", apiKey, crawler.KindNotFound, "videoNotFound"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -410,5 +410,17 @@ func TestKeyNeverLeaks(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), apiKey) {
 		t.Errorf("key in logs:\n%s", logs.String())
+	}
+}
+
+func BenchmarkParseThreads(b *testing.B) {
+	body := fixture(b, "threads_channel_page1.json")
+	ref := Ref{Target: "mp-jane-doe", Account: channel, Channel: channel}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := ParseThreads(body, ref); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
