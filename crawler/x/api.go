@@ -206,6 +206,7 @@ func author(u user) model.Author {
 // statusURL is the web URL of a post; x.com resolves /i/web/status/ when the
 // author's username is unknown.
 func statusURL(username, id string) string {
+	username = strings.TrimPrefix(username, "@")
 	if username == "" {
 		return "https://x.com/i/web/status/" + id
 	}

@@ -92,13 +92,16 @@ const (
 type crawl struct {
 	s      *Source
 	req    crawler.Request
-	handle string
-	token  string
-	hdr    http.Header
-	now    time.Time
-	cur    *cursor
-	budget int
-	log    *slog.Logger
+	handle string // username without "@", for URLs and messages
+	// account is the handle as the watchlist writes it, for Post.Account
+	// and Reply.Account.
+	account string
+	token   string
+	hdr     http.Header
+	now     time.Time
+	cur     *cursor
+	budget  int
+	log     *slog.Logger
 }
 
 // Crawl finds the account's new posts on its timeline, then reads each
@@ -106,7 +109,7 @@ type crawl struct {
 // last time, within the daily read budget.
 func (s *Source) Crawl(ctx context.Context, req crawler.Request) (crawler.Result, error) {
 	handle := strings.TrimPrefix(strings.TrimSpace(req.Account.Handle), "@")
-	c := &crawl{s: s, req: req, handle: handle, token: req.Account.Token.Value(),
+	c := &crawl{s: s, req: req, handle: handle, account: strings.TrimSpace(req.Account.Handle), token: req.Account.Token.Value(),
 		log: s.log.With("target", req.Target.ID, "account", handle)}
 	if handle == "" {
 		return crawler.Result{Cursor: req.Cursor}, &crawler.Error{Kind: crawler.KindBadResponse,
@@ -176,7 +179,7 @@ func (s *Source) Crawl(ctx context.Context, req crawler.Request) (crawler.Result
 		return ids[i] < ids[j]
 	})
 	for _, id := range ids {
-		post := model.Post{Platform: model.X, ID: id, Target: req.Target.ID, Account: handle}
+		post := model.Post{Platform: model.X, ID: id, Target: req.Target.ID, Account: c.account}
 		replies, err := c.conversation(ctx, post)
 		res.Replies = append(res.Replies, replies...)
 		if err != nil {
@@ -234,7 +237,7 @@ func (c *crawl) timeline(ctx context.Context, oldest time.Time) ([]model.Post, e
 		if err != nil {
 			return out, err
 		}
-		p, err := ParseTimeline(body, c.req.Target.ID, c.cur.Username)
+		p, err := ParseTimeline(body, c.req.Target.ID, c.account)
 		if err != nil {
 			return out, c.badBody(u, err)
 		}

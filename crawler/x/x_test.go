@@ -573,3 +573,18 @@ func BenchmarkParseSearch(b *testing.B) {
 		}
 	}
 }
+
+func TestHandleWithAt(t *testing.T) {
+	f := newFakeX(t)
+	src, _ := newSource(t, f, -1, nil)
+	req := request("")
+	req.Account.Handle = "@JaneDoeMP"
+	res, err := src.Crawl(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Posts[0].Account != "@JaneDoeMP" || res.Posts[0].URL != "https://x.com/JaneDoeMP/status/"+post3 ||
+		res.Replies[0].Account != "@JaneDoeMP" {
+		t.Errorf("post %+v reply account %q", res.Posts[0], res.Replies[0].Account)
+	}
+}

@@ -89,6 +89,7 @@ type crawl struct {
 	hdr   http.Header
 	now   time.Time
 	units int
+	label string // "channel UC…" or "videos a,b" for messages
 	log   *slog.Logger
 }
 
@@ -101,11 +102,11 @@ func (s *Source) Crawl(ctx context.Context, req crawler.Request) (crawler.Result
 	if name == "" {
 		name = strings.Join(videos, ",")
 	}
-	c := &crawl{s: s, req: req, key: req.Account.Token.Value(),
+	c := &crawl{s: s, req: req, key: req.Account.Token.Value(), label: "channel " + channel,
 		ref: Ref{Target: req.Target.ID, Account: channel, Channel: channel},
 		log: s.log.With("target", req.Target.ID, "account", name)}
-	if c.ref.Account == "" && len(videos) > 0 {
-		c.ref.Account = videos[0]
+	if channel == "" {
+		c.label = "videos " + name
 	}
 	if channel == "" && len(videos) == 0 {
 		return crawler.Result{Cursor: req.Cursor}, &crawler.Error{Kind: crawler.KindBadResponse,
@@ -308,12 +309,7 @@ func (c *crawl) scrub(s string) string {
 	return strings.ReplaceAll(s, c.key, "<secret>")
 }
 
-func (c *crawl) name() string {
-	if c.ref.Channel != "" {
-		return "channel " + c.ref.Channel
-	}
-	return "video " + c.ref.Account
-}
+func (c *crawl) name() string { return c.label }
 
 func (c *crawl) quotaError(u string, until time.Time) error {
 	return &crawler.Error{Kind: crawler.KindRateLimited, URL: u, RetryAfter: until.Sub(c.now), Err: ErrQuotaExceeded,
