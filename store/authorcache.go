@@ -8,20 +8,22 @@ import (
 	"github.com/mpwatch/mpwatch/model"
 )
 
-// authorCache remembers a hash of the signals last committed for each
-// author, so a batch skips the upsert of authors that did not change: most
-// replies come from authors seen before, and an unchanged author would
-// otherwise cost one statement per batch.
+// authorCache remembers a hash of the signals (and last_seen day) last
+// committed for each author, so a batch skips the upsert of authors that did
+// not change: most replies come from authors seen before, and an unchanged
+// author would otherwise cost a statement row per batch.
 //
-// Entries are added only after the transaction that wrote them commits.
-// Retention bumps gen inside its transaction, and an add recorded under an
-// older gen is dropped, so the cache never claims an author a purge removed.
-// A missing entry only costs a redundant upsert.
+// Entries are added only after the transaction that wrote them commits. The
+// cache is tied to store_meta.authors_purged, which retention increments in
+// the transaction that deletes authors: each save reads it under the write
+// lock and drops the cache when it moved, and writes remembered under an
+// older value are discarded. So no process trusts an entry for an author
+// that any process purged. A missing entry only costs a redundant upsert.
 type authorCache struct {
-	mu   sync.Mutex
-	seed maphash.Seed
-	gen  uint64
-	m    map[authorID]uint64
+	mu     sync.Mutex
+	seed   maphash.Seed
+	purged int64 // store_meta.authors_purged the entries are valid for
+	m      map[authorID]uint64
 }
 
 type authorID struct{ platform, key string }
@@ -63,12 +65,22 @@ func (c *authorCache) hash(a *model.Author, lastSeen int64) uint64 {
 	return h.Sum64()
 }
 
-// snapshot returns the generation a transaction passes to remember; take it
-// inside the transaction, under the write lock.
-func (c *authorCache) snapshot() uint64 {
+// authorWrites are the authors a transaction wrote, valid for purge
+// generation purged.
+type authorWrites struct {
+	purged int64
+	ws     []authorWrite
+}
+
+// sync drops the cache if retention purged authors since it was filled;
+// call it inside the transaction, with the value read there.
+func (c *authorCache) sync(purged int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gen
+	if purged != c.purged {
+		c.purged = purged
+		c.m = map[authorID]uint64{}
+	}
 }
 
 // unchanged reports whether id was last committed with hash h.
@@ -79,25 +91,17 @@ func (c *authorCache) unchanged(id authorID, h uint64) bool {
 	return ok && v == h
 }
 
-// remember records committed writes made under generation gen.
-func (c *authorCache) remember(gen uint64, ws []authorWrite) {
+// remember records the writes of a committed transaction.
+func (c *authorCache) remember(w authorWrites) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
+	if w.purged != c.purged {
 		return
 	}
-	if len(c.m)+len(ws) > authorCacheMax {
+	if len(c.m)+len(w.ws) > authorCacheMax {
 		c.m = map[authorID]uint64{}
 	}
-	for _, w := range ws {
-		c.m[w.id] = w.h
+	for _, x := range w.ws {
+		c.m[x.id] = x.h
 	}
-}
-
-// invalidate forgets everything; retention calls it inside its transaction.
-func (c *authorCache) invalidate() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.m = map[authorID]uint64{}
 }

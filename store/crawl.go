@@ -157,12 +157,8 @@ func (db *DB) SaveCrawl(ctx context.Context, h model.SourceHealth, posts []model
 	if h.SourceKey == "" {
 		return 0, errors.New("store: save crawl: source health has an empty source key")
 	}
-	var (
-		ws  []authorWrite
-		gen uint64
-	)
+	var aw authorWrites
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		gen = db.authors.snapshot()
 		if err := db.savePosts(ctx, tx, posts); err != nil {
 			return err
 		}
@@ -170,7 +166,7 @@ func (db *DB) SaveCrawl(ctx context.Context, h model.SourceHealth, posts []model
 		if err != nil {
 			return err
 		}
-		ws = w
+		aw = w
 		if err := putHealth(ctx, tx, h); err != nil {
 			return err
 		}
@@ -180,7 +176,7 @@ func (db *DB) SaveCrawl(ctx context.Context, h model.SourceHealth, posts []model
 	if err != nil {
 		return 0, fmt.Errorf("store: save crawl of %s: %w", h.SourceKey, err)
 	}
-	db.authors.remember(gen, ws)
+	db.authors.remember(aw)
 	return added, nil
 }
 

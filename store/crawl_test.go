@@ -340,3 +340,32 @@ func TestConcurrentSaves(t *testing.T) {
 		t.Errorf("%d replies, want %d", got, writers*batches*per)
 	}
 }
+
+// A purge through one handle (or process) must reach the author cache of
+// another: it learns through store_meta, not through memory.
+func TestPurgeReachesOtherHandlesAuthorCache(t *testing.T) {
+	ctx := context.Background()
+	a, clk := openTest(t)
+	b, err := Open(ctx, a.path, WithClock(clk.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := reply("1", t0, "ann")
+	if _, err := a.SaveReplies(ctx, []model.Reply{r}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.PurgeRepliesBefore(ctx, t0.AddDate(0, 0, 2)); n != 1 || err != nil {
+		t.Fatalf("purge: %d, %v", n, err)
+	}
+	if got := countRows(t, a, "authors"); got != 0 {
+		t.Fatalf("%d authors after purge", got)
+	}
+	if _, err := a.SaveReplies(ctx, []model.Reply{r}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := a.Reply(ctx, r.Key())
+	if !reflect.DeepEqual(got.Author, r.Author) {
+		t.Errorf("author after another handle's purge: %+v, want %+v", got.Author, r.Author)
+	}
+}

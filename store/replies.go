@@ -34,20 +34,18 @@ func (db *DB) SaveReplies(ctx context.Context, replies []model.Reply) (added int
 	for start := 0; start < len(replies); start += saveBatch {
 		end := min(start+saveBatch, len(replies))
 		var (
-			n   int
-			ws  []authorWrite
-			gen uint64
+			n  int
+			aw authorWrites
 		)
 		err := db.tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			gen = db.authors.snapshot()
-			n, ws, err = db.saveReplies(ctx, tx, replies[start:end])
+			n, aw, err = db.saveReplies(ctx, tx, replies[start:end])
 			return err
 		})
 		if err != nil {
 			return added, fmt.Errorf("store: save replies %d-%d of %d: %w", start, end, len(replies), err)
 		}
-		db.authors.remember(gen, ws)
+		db.authors.remember(aw)
 		added += n
 	}
 	return added, nil
@@ -111,21 +109,21 @@ func upsertAuthorSQL(n int) string {
 
 // saveReplies writes one batch inside tx and returns how many replies were
 // new, and the author writes to pass to db.authors.remember after commit.
-func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply) (int, []authorWrite, error) {
+func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply) (int, authorWrites, error) {
 	if len(replies) == 0 {
-		return 0, nil, nil
+		return 0, authorWrites{}, nil
 	}
 	now := db.now().UnixNano()
 	// Under the write lock no one else inserts, so every seq above the
 	// current maximum belongs to a reply this batch stored for the first time.
 	var before int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM replies`).Scan(&before); err != nil {
-		return 0, nil, fmt.Errorf("read last seq: %w", err)
+		return 0, authorWrites{}, fmt.Errorf("read last seq: %w", err)
 	}
 
 	ws, err := db.saveAuthors(ctx, tx, replies, now)
 	if err != nil {
-		return 0, nil, err
+		return 0, authorWrites{}, err
 	}
 
 	// Many rows per statement: the per-statement cost of database/sql and
@@ -143,7 +141,7 @@ func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply
 		for i := range chunk {
 			r := &chunk[i]
 			if r.Platform == "" || r.ID == "" {
-				return 0, nil, fmt.Errorf("reply %d has no platform or id (%q)", start+i, r.Key())
+				return 0, authorWrites{}, fmt.Errorf("reply %d has no platform or id (%q)", start+i, r.Key())
 			}
 			args = append(args, string(r.Platform), r.ID, r.URL, string(r.Kind), r.Target, r.Account,
 				r.PostID, r.ParentID, toNanos(r.CreatedAt), r.Text, r.Lang, authorKey(r.Author), now, now)
@@ -152,7 +150,7 @@ func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply
 		if len(chunk) == replyRowsPerStmt {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, upsertReplySQL(replyRowsPerStmt)); err != nil {
-					return 0, nil, fmt.Errorf("prepare reply upsert: %w", err)
+					return 0, authorWrites{}, fmt.Errorf("prepare reply upsert: %w", err)
 				}
 			}
 			_, err = full.ExecContext(ctx, args...)
@@ -160,12 +158,12 @@ func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply
 			_, err = tx.ExecContext(ctx, upsertReplySQL(len(chunk)), args...)
 		}
 		if err != nil {
-			return 0, nil, fmt.Errorf("upsert replies %s..%s: %w", chunk[0].Key(), chunk[len(chunk)-1].Key(), err)
+			return 0, authorWrites{}, fmt.Errorf("upsert replies %s..%s: %w", chunk[0].Key(), chunk[len(chunk)-1].Key(), err)
 		}
 	}
 	var added int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM replies WHERE seq > ?`, before).Scan(&added); err != nil {
-		return 0, nil, fmt.Errorf("count new replies: %w", err)
+		return 0, authorWrites{}, fmt.Errorf("count new replies: %w", err)
 	}
 	return added, ws, nil
 }
@@ -173,7 +171,12 @@ func (db *DB) saveReplies(ctx context.Context, tx *sql.Tx, replies []model.Reply
 // saveAuthors upserts, many rows per statement, each distinct author of
 // replies once (with the signals of its last reply in the batch: the latest
 // crawl wins), skipping those the cache knows are stored unchanged.
-func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply, now int64) ([]authorWrite, error) {
+func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply, now int64) (authorWrites, error) {
+	var purged int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = 'authors_purged'`).Scan(&purged); err != nil {
+		return authorWrites{}, fmt.Errorf("read purge generation: %w", err)
+	}
+	db.authors.sync(purged)
 	index := make(map[authorID]int, len(replies)/2+1)
 	var (
 		ids      []authorID
@@ -227,7 +230,7 @@ func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply
 		if len(chunk) == authorRowsPerStmt {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, upsertAuthorSQL(authorRowsPerStmt)); err != nil {
-					return nil, fmt.Errorf("prepare author upsert: %w", err)
+					return authorWrites{}, fmt.Errorf("prepare author upsert: %w", err)
 				}
 			}
 			_, err = full.ExecContext(ctx, args...)
@@ -235,10 +238,10 @@ func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply
 			_, err = tx.ExecContext(ctx, upsertAuthorSQL(len(chunk)), args...)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("upsert authors: %w", err)
+			return authorWrites{}, fmt.Errorf("upsert authors: %w", err)
 		}
 	}
-	return ws, nil
+	return authorWrites{purged, ws}, nil
 }
 
 // dayStart truncates Unix nanoseconds to the start of their UTC day.
@@ -546,9 +549,11 @@ func (db *DB) PurgeRepliesBefore(ctx context.Context, t time.Time) (int64, error
 					return err
 				}
 				if st.what == "authors" && n > 0 {
-					// before commit, under the write lock: no save can
-					// trust a cache entry for an author deleted here
-					db.authors.invalidate()
+					// in the same transaction: every author cache learns
+					// of the deletion at its next save (authorcache.go)
+					if _, err := tx.ExecContext(ctx, `UPDATE store_meta SET value = value + 1 WHERE key = 'authors_purged'`); err != nil {
+						return err
+					}
 				}
 				return nil
 			})

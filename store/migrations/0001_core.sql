@@ -122,3 +122,12 @@ CREATE TABLE state (
     value      BLOB NOT NULL,
     updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Counters the store keeps for itself. authors_purged grows each time
+-- retention deletes authors, so every process's author cache (authorcache.go)
+-- knows to forget what it believed stored.
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_meta (key, value) VALUES ('authors_purged', 0);
