@@ -1,0 +1,793 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/mpwatch/mpwatch/internal/yamlx"
+	"github.com/mpwatch/mpwatch/model"
+	"github.com/mpwatch/mpwatch/rules/text"
+)
+
+func init() {
+	register("repeated_narrative", func() Spec { return &RepeatedNarrativeSpec{} })
+}
+
+// RepeatedNarrativeSpec finds the same text, or near-copies of it, posted by
+// many distinct accounts within a sliding window: a copy-paste campaign.
+type RepeatedNarrativeSpec struct {
+	Common `yaml:",inline"`
+	// Window is how far back replies are compared, by their created_at
+	// relative to the evaluation time (default 48h).
+	Window yamlx.Duration `yaml:"window" json:"window"`
+	// JaccardMin is the character-shingle Jaccard similarity at which two
+	// replies are near-copies (default 0.6). Every LSH candidate is checked
+	// against it exactly.
+	JaccardMin float64 `yaml:"jaccard_min" json:"jaccard_min"`
+	// MinAccounts is the number of distinct authors a cluster needs to fire
+	// (default 5). One account repeating itself counts once.
+	MinAccounts int `yaml:"min_accounts" json:"min_accounts"`
+	// MinTargets is the number of distinct targets a cluster must reach to
+	// fire (default 1: any target).
+	MinTargets int `yaml:"min_targets" json:"min_targets"`
+	// MinChars is the Latin-script length (letters and digits after
+	// normalisation) below which a reply is too short to compare ("thank
+	// you", "lol"); default 25.
+	MinChars int `yaml:"min_chars" json:"min_chars"`
+	// MinHanChars is the same floor for Chinese, Japanese and Korean
+	// characters (default 13, above detection.md's 10: a chain of three
+	// four-character idioms, 12 characters, is a stock phrase that real
+	// Weibo users repeat to each other). Mixed texts count proportionally.
+	MinHanChars int `yaml:"min_han_chars" json:"min_han_chars"`
+	// KeepQuoted compares retweet-style copies whole. By default (false)
+	// only the replier's own words count: a manual retweet ("RT @user: …")
+	// or quote ("“@user: …” my comment") carries someone else's words, and
+	// breaking news is retweeted by many real accounts (QUT's toolkit also
+	// leaves retweets out of its text types).
+	KeepQuoted bool `yaml:"keep_quoted" json:"keep_quoted"`
+	// MinHash sets the LSH banding (default 20 bands of 4 rows).
+	MinHash MinHashConfig `yaml:"minhash" json:"minhash"`
+	// Escalate raises the severity of large or cross-target clusters.
+	Escalate Escalation `yaml:"escalate" json:"escalate"`
+	// Signals sets how the accounts behind a cluster are described.
+	Signals SignalConfig `yaml:"signals" json:"signals"`
+}
+
+// MinHashConfig is the banding of the near-duplicate index. A pair with
+// Jaccard J becomes a candidate with probability 1-(1-J^rows)^bands; see
+// package rules/text for the curve.
+type MinHashConfig struct {
+	// Bands of the signature (default 20).
+	Bands int `yaml:"bands" json:"bands"`
+	// Rows per band (default 4).
+	Rows int `yaml:"rows" json:"rows"`
+}
+
+// Escalation raises a cluster's severity when it is large or spread:
+// detection.md's "copy-paste by >= 10 accounts, or by >= 3 accounts across
+// >= 3 MPs". A zero threshold disables that condition.
+type Escalation struct {
+	// Severity given to an escalated cluster (default high).
+	Severity model.Severity `yaml:"severity" json:"severity"`
+	// Accounts: a cluster with at least this many distinct authors
+	// escalates (default 10).
+	Accounts int `yaml:"accounts" json:"accounts"`
+	// CrossTargetAccounts and CrossTargets: a cluster with at least
+	// CrossTargetAccounts authors reaching at least CrossTargets targets
+	// escalates (default 3 and 3).
+	CrossTargetAccounts int `yaml:"cross_target_accounts" json:"cross_target_accounts"`
+	CrossTargets        int `yaml:"cross_targets" json:"cross_targets"`
+}
+
+func (s *RepeatedNarrativeSpec) Base() *Common            { return &s.Common }
+func (s *RepeatedNarrativeSpec) Audience() model.Audience { return model.AudienceComms }
+
+func (s *RepeatedNarrativeSpec) SetDefaults() {
+	s.Window = yamlx.Duration(48 * time.Hour)
+	s.JaccardMin = 0.6
+	s.MinAccounts = 5
+	s.MinTargets = 1
+	s.MinChars = 25
+	s.MinHanChars = 13
+	s.MinHash = MinHashConfig{Bands: 20, Rows: 4}
+	s.Escalate = Escalation{Severity: model.SeverityHigh, Accounts: 10, CrossTargetAccounts: 3, CrossTargets: 3}
+	s.Signals = DefaultSignalConfig()
+}
+
+func (s *RepeatedNarrativeSpec) Validate(report func(key, format string, args ...any)) {
+	if s.Window.D() < time.Minute {
+		report("window", "must be at least 1m, got %s", s.Window)
+	}
+	if s.JaccardMin <= 0 || s.JaccardMin > 1 {
+		report("jaccard_min", "must be in (0, 1], got %g", s.JaccardMin)
+	} else if s.JaccardMin < 0.3 {
+		report("jaccard_min", "%g would group unrelated replies on the same topic; use 0.5 or more", s.JaccardMin)
+	}
+	if s.MinAccounts < 2 {
+		report("min_accounts", "must be at least 2, got %d (one account repeating itself is not a campaign)", s.MinAccounts)
+	}
+	if s.MinTargets < 1 {
+		report("min_targets", "must be at least 1, got %d", s.MinTargets)
+	}
+	if s.MinChars < 1 {
+		report("min_chars", "must be at least 1, got %d", s.MinChars)
+	}
+	if s.MinHanChars < 1 {
+		report("min_han_chars", "must be at least 1, got %d", s.MinHanChars)
+	}
+	if s.MinHash.Bands < 1 || s.MinHash.Bands > 64 {
+		report("minhash.bands", "must be between 1 and 64, got %d", s.MinHash.Bands)
+	}
+	if s.MinHash.Rows < 1 || s.MinHash.Rows > 16 {
+		report("minhash.rows", "must be between 1 and 16, got %d", s.MinHash.Rows)
+	}
+	e := s.Escalate
+	if !e.Severity.Valid() {
+		report("escalate.severity", "unknown severity %q (known: info, warning, high, critical)", e.Severity)
+	}
+	if e.Accounts < 0 {
+		report("escalate.accounts", "must not be negative, got %d", e.Accounts)
+	}
+	if e.CrossTargetAccounts < 0 {
+		report("escalate.cross_target_accounts", "must not be negative, got %d", e.CrossTargetAccounts)
+	}
+	if e.CrossTargets < 0 {
+		report("escalate.cross_targets", "must not be negative, got %d", e.CrossTargets)
+	}
+	s.Signals.Validate("signals", report)
+}
+
+func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
+	lsh := text.NewLSH(s.MinHash.Bands, s.MinHash.Rows)
+	lsh.SetMaxChain(rnMaxChain)
+	return &rnDetector{
+		spec:    *s,
+		env:     env,
+		lsh:     lsh,
+		mh:      text.NewMinHasher(lsh.SigLen(), rnSeed),
+		exact:   make(map[uint64]int32),
+		authors: make(map[string]*rnAuthor),
+		strs:    make(map[string]string),
+		uf:      text.NewUnionFind(0),
+	}, nil
+}
+
+// rnMaxChain bounds the bucket entries examined per band when a new text
+// is indexed: enough to join a copy to a cluster of any size, while a
+// campaign of 10,000 copies does not make indexing quadratic.
+const rnMaxChain = 32
+
+// rnSeed fixes the MinHash family; state holds texts, not signatures, so it
+// could change without breaking saved state.
+const rnSeed = 0x6d7077617463682d // "mpwatch-"
+
+// rnDetector keeps the window as nodes: one node per distinct normalised
+// text (exact copies share a node, its shingles and its LSH entry) holding
+// the replies that posted it. Confirmed near-duplicate pairs are kept as a
+// spanning forest of edges between nodes; clusters are its connected
+// components, rebuilt with a union-find at each evaluation.
+type rnDetector struct {
+	spec    RepeatedNarrativeSpec
+	env     Env
+	lsh     *text.LSH
+	mh      *text.MinHasher
+	nodes   []*rnNode // by slot; nil = free
+	free    []int32
+	exact   map[uint64]int32 // text hash -> slot
+	authors map[string]*rnAuthor
+	strs    map[string]string // interned targets and platforms
+	uf      *text.UnionFind
+
+	// scratch
+	set  []uint32
+	sig  []uint32
+	keys []uint32
+	cand []int32
+}
+
+type rnNode struct {
+	hash     uint64
+	folded   string   // for rebuilding shingles from saved state
+	orig     string   // first poster's original text, for evidence
+	shingles []uint32 // sorted set
+	members  []rnMember
+	edges    []rnEdge
+	// cid is the id of the firing cluster this node belonged to at the last
+	// evaluation, and cidAt that cluster's window start: a cluster keeps
+	// the id of its earliest member even after that member leaves the
+	// window, and a merge keeps the older cluster's id.
+	cid   string
+	cidAt int64
+}
+
+type rnEdge struct {
+	to int32
+	j  float32
+}
+
+type rnMember struct {
+	key      string
+	url      string
+	target   string
+	platform model.Platform
+	author   *rnAuthor
+	at       int64 // created_at, unix nanoseconds
+}
+
+type rnAuthor struct {
+	id   string // platform-qualified
+	a    model.Author
+	refs int
+}
+
+func (d *rnDetector) intern(s string) string {
+	if v, ok := d.strs[s]; ok {
+		return v
+	}
+	d.strs[s] = s
+	return s
+}
+
+// longEnough applies min_chars and min_han_chars, counting a mixed text
+// proportionally: latin/min_chars + han/min_han_chars >= 1.
+func (d *rnDetector) longEnough(n text.Normalized) bool {
+	return n.Latin*d.spec.MinHanChars+n.Han*d.spec.MinChars >= d.spec.MinChars*d.spec.MinHanChars
+}
+
+func (d *rnDetector) Observe(it *Item) {
+	if !d.longEnough(it.Norm) {
+		return
+	}
+	r := &it.Reply
+	norm := it.Norm
+	if !d.spec.KeepQuoted {
+		if own, quoted := ownWords(r.Text); quoted {
+			if norm = text.Normalize(own); !d.longEnough(norm) {
+				return
+			}
+		}
+	}
+	d.add(norm.Text, norm.Folded, r.Text, d.member(r))
+}
+
+// ownWords removes retweeted and quoted text: a leading "RT @user: …" is
+// all someone else's; "comment RT @user: …" keeps the comment; a quote
+// "“@user: …”" (or with straight quotes) is cut out.
+func ownWords(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "RT @") || strings.HasPrefix(t, "RT: @") || strings.HasPrefix(t, "rt @") {
+		return "", true
+	}
+	if i := strings.Index(t, " RT @"); i >= 0 {
+		return t[:i], true
+	}
+	for _, q := range [][2]string{{"“@", "”"}, {"\"@", "\""}} {
+		i := strings.Index(t, q[0])
+		if i < 0 {
+			continue
+		}
+		j := strings.Index(t[i+len(q[0]):], q[1])
+		if j < 0 {
+			return t[:i], true
+		}
+		return t[:i] + " " + t[i+len(q[0])+j+len(q[1]):], true
+	}
+	return s, false
+}
+
+func (d *rnDetector) member(r *model.Reply) rnMember {
+	aid := r.Author.ID
+	if aid == "" {
+		aid = r.Author.Handle
+	}
+	if aid == "" {
+		aid = "reply:" + r.ID // unknown author: only itself
+	}
+	aid = string(r.Platform) + ":" + aid
+	a := d.authors[aid]
+	if a == nil {
+		a = &rnAuthor{id: aid}
+		d.authors[aid] = a
+	}
+	a.a = r.Author // the latest profile wins
+	a.refs++
+	return rnMember{
+		key:      r.Key(),
+		url:      r.URL,
+		target:   d.intern(r.Target),
+		platform: model.Platform(d.intern(string(r.Platform))),
+		author:   a,
+		at:       r.CreatedAt.UnixNano(),
+	}
+}
+
+func (d *rnDetector) add(normText, folded, orig string, m rnMember) {
+	h := xxhash.Sum64String(normText)
+	if slot, ok := d.exact[h]; ok {
+		n := d.nodes[slot]
+		n.members = append(n.members, m)
+		return
+	}
+	n := &rnNode{hash: h, folded: folded, orig: orig, members: []rnMember{m}}
+	d.set = text.AppendShingles(d.set, folded)
+	n.shingles = slices.Clip(append([]uint32(nil), d.set...))
+	slot := d.alloc(n)
+	d.index(slot)
+	d.exact[h] = slot
+}
+
+func (d *rnDetector) alloc(n *rnNode) int32 {
+	var slot int32
+	if k := len(d.free); k > 0 {
+		slot = d.free[k-1]
+		d.free = d.free[:k-1]
+		d.nodes[slot] = n
+	} else {
+		slot = int32(len(d.nodes))
+		d.nodes = append(d.nodes, n)
+		d.uf.Grow(len(d.nodes))
+	}
+	return slot
+}
+
+// index adds the node to the LSH index and links it to the near-copies it
+// joins: an edge is kept only when it merges two components, so edges stay
+// fewer than nodes however dense a cluster is.
+func (d *rnDetector) index(slot int32) {
+	n := d.nodes[slot]
+	d.sig = d.mh.Signature(n.shingles, d.sig)
+	d.keys = d.lsh.BandKeys(d.sig, d.keys)
+	d.link(slot, d.keys)
+	d.lsh.Add(slot, d.keys)
+}
+
+func (d *rnDetector) link(slot int32, keys []uint32) {
+	n := d.nodes[slot]
+	d.cand = d.lsh.Candidates(keys, d.cand)
+	for _, c := range d.cand {
+		if c == slot || d.nodes[c] == nil {
+			continue
+		}
+		if d.uf.Find(c) == d.uf.Find(slot) {
+			continue
+		}
+		// |A∩B|/|A∪B| <= min/max: sets of very different sizes cannot
+		// reach the threshold, and the check costs nothing.
+		la, lb := len(n.shingles), len(d.nodes[c].shingles)
+		if float64(min(la, lb)) < d.spec.JaccardMin*float64(max(la, lb)) {
+			continue
+		}
+		j := text.Jaccard(n.shingles, d.nodes[c].shingles)
+		if j < d.spec.JaccardMin {
+			continue
+		}
+		d.uf.Union(slot, c)
+		n.edges = append(n.edges, rnEdge{to: c, j: float32(j)})
+		d.nodes[c].edges = append(d.nodes[c].edges, rnEdge{to: slot, j: float32(j)})
+	}
+}
+
+// evict drops replies created before cutoff, frees emptied nodes and
+// re-links the nodes that were joined through them.
+func (d *rnDetector) evict(cutoff int64) {
+	var repair []int32
+	for slot, n := range d.nodes {
+		if n == nil {
+			continue
+		}
+		kept := n.members[:0]
+		for _, m := range n.members {
+			if m.at >= cutoff {
+				kept = append(kept, m)
+				continue
+			}
+			if m.author.refs--; m.author.refs == 0 {
+				delete(d.authors, m.author.id)
+			}
+		}
+		clear(n.members[len(kept):])
+		n.members = kept
+		if len(kept) > 0 {
+			continue
+		}
+		for _, e := range n.edges {
+			o := d.nodes[e.to]
+			o.edges = slices.DeleteFunc(o.edges, func(x rnEdge) bool { return x.to == int32(slot) })
+			repair = append(repair, e.to)
+		}
+		d.lsh.Remove(int32(slot))
+		delete(d.exact, n.hash)
+		d.nodes[slot] = nil
+		d.free = append(d.free, int32(slot))
+	}
+	d.rebuild()
+	for _, slot := range repair {
+		if d.nodes[slot] == nil {
+			continue
+		}
+		d.link(slot, d.lsh.Keys(slot))
+	}
+}
+
+// rebuild recomputes the components from the live edges.
+func (d *rnDetector) rebuild() {
+	d.uf.Reset(len(d.nodes))
+	for slot, n := range d.nodes {
+		if n == nil {
+			continue
+		}
+		for _, e := range n.edges {
+			d.uf.Union(int32(slot), e.to)
+		}
+	}
+}
+
+func (d *rnDetector) Evaluate(now time.Time) []Finding {
+	d.evict(now.Add(-d.spec.Window.D()).UnixNano())
+	comps := map[int32][]int32{}
+	for slot, n := range d.nodes {
+		if n == nil {
+			continue
+		}
+		root := d.uf.Find(int32(slot))
+		comps[root] = append(comps[root], int32(slot))
+	}
+	var out []Finding
+	for _, slots := range comps {
+		members := 0
+		for _, s := range slots {
+			members += len(d.nodes[s].members)
+		}
+		if members < d.spec.MinAccounts {
+			d.setCID(slots, "", 0)
+			continue
+		}
+		f, ok := d.finding(slots, now)
+		if !ok {
+			d.setCID(slots, "", 0)
+			continue
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
+	return out
+}
+
+func (d *rnDetector) setCID(slots []int32, cid string, at int64) {
+	for _, s := range slots {
+		d.nodes[s].cid, d.nodes[s].cidAt = cid, at
+	}
+}
+
+func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
+	var (
+		members []rnMember
+		authors = map[*rnAuthor]bool{}
+		targets = map[string]bool{}
+		plats   = map[model.Platform]bool{}
+	)
+	for _, s := range slots {
+		for _, m := range d.nodes[s].members {
+			members = append(members, m)
+			authors[m.author] = true
+			targets[m.target] = true
+			plats[m.platform] = true
+		}
+	}
+	if len(authors) < d.spec.MinAccounts || len(targets) < d.spec.MinTargets {
+		return Finding{}, false
+	}
+	sort.Slice(members, func(i, j int) bool {
+		if members[i].at != members[j].at {
+			return members[i].at < members[j].at
+		}
+		return members[i].key < members[j].key
+	})
+	first, last := members[0], members[len(members)-1]
+
+	// The cluster keeps the oldest id any of its nodes carried; a new
+	// cluster is named after its earliest reply.
+	cid, cidAt := "", int64(0)
+	for _, s := range slots {
+		n := d.nodes[s]
+		if n.cid != "" && (cid == "" || n.cidAt < cidAt || n.cidAt == cidAt && n.cid < cid) {
+			cid, cidAt = n.cid, n.cidAt
+		}
+	}
+	if cid == "" {
+		cid = first.key
+		cidAt = time.Unix(0, first.at).UTC().Truncate(time.Hour).UnixNano()
+	}
+	d.setCID(slots, cid, cidAt)
+
+	// Representative: the text posted by the most distinct accounts.
+	rep, repAuthors := slots[0], -1
+	for _, s := range slots {
+		seen := map[*rnAuthor]bool{}
+		for _, m := range d.nodes[s].members {
+			seen[m.author] = true
+		}
+		if len(seen) > repAuthors || len(seen) == repAuthors && d.nodes[s].members[0].at < d.nodes[rep].members[0].at {
+			rep, repAuthors = s, len(seen)
+		}
+	}
+	var simSum float64
+	for _, s := range slots {
+		j := 1.0
+		if s != rep {
+			j = text.Jaccard(d.nodes[s].shingles, d.nodes[rep].shingles)
+		}
+		simSum += j * float64(len(d.nodes[s].members))
+	}
+	textOf := map[string]string{}
+	for _, s := range slots {
+		for _, m := range d.nodes[s].members {
+			textOf[m.key] = d.nodes[s].orig
+		}
+	}
+
+	f := Finding{
+		Scope:       "cluster:" + cid,
+		WindowStart: time.Unix(0, cidAt).UTC(),
+		WindowEnd:   time.Unix(0, last.at).UTC(),
+		Size:        float64(len(authors)),
+		Targets:     textSortedKeys(targets),
+		Metrics:     map[string]float64{},
+	}
+	for p := range plats {
+		f.Platforms = append(f.Platforms, p)
+	}
+	slices.Sort(f.Platforms)
+	handles := map[string]bool{}
+	var profiles []model.Author
+	for a := range authors {
+		h := a.a.Handle
+		if h == "" {
+			h = a.id
+		}
+		handles[h] = true
+		profiles = append(profiles, a.a)
+	}
+	f.Accounts = textSortedKeys(handles)
+	times := make([]time.Time, 0, len(members))
+	seenKey := map[string]bool{}
+	for _, m := range members {
+		if !seenKey[m.key] {
+			seenKey[m.key] = true
+			f.ReplyIDs = append(f.ReplyIDs, m.key)
+		}
+		times = append(times, time.Unix(0, m.at))
+	}
+	span := time.Duration(last.at - first.at)
+	f.Metrics["accounts"] = float64(len(authors))
+	f.Metrics["replies"] = float64(len(f.ReplyIDs))
+	f.Metrics["targets"] = float64(len(targets))
+	f.Metrics["platforms"] = float64(len(plats))
+	f.Metrics["mean_jaccard"] = textRound(simSum/float64(len(members)), 3)
+	f.Metrics["span_seconds"] = span.Seconds()
+	f.Metrics["exact_copies"] = float64(len(d.nodes[rep].members))
+
+	e := d.spec.Escalate
+	if e.Accounts > 0 && len(authors) >= e.Accounts ||
+		e.CrossTargets > 0 && e.CrossTargetAccounts > 0 && len(authors) >= e.CrossTargetAccounts && len(targets) >= e.CrossTargets {
+		f.Severity = e.Severity
+	}
+	repText := textClip(d.nodes[rep].orig, 280)
+	f.Summary = fmt.Sprintf("%d accounts posted the same narrative to %s within %s: %q",
+		len(authors), d.targetPhrase(f.Targets), textSpan(span), textClip(d.nodes[rep].orig, 120))
+	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
+	f.Evidence = model.Evidence{
+		Reason:         f.Summary,
+		Count:          float64(len(f.ReplyIDs)),
+		Representative: repText,
+		Samples:        d.samples(members, textOf),
+		Signals:        &sig,
+	}
+	return f, true
+}
+
+// samples picks up to five replies by different authors, spreading over
+// targets first, in time order.
+func (d *rnDetector) samples(members []rnMember, textOf map[string]string) []model.Sample {
+	const want = 5
+	var picked []rnMember
+	usedA := map[*rnAuthor]bool{}
+	usedT := map[string]bool{}
+	for pass := 0; pass < 2 && len(picked) < want; pass++ {
+		for _, m := range members {
+			if len(picked) == want {
+				break
+			}
+			if usedA[m.author] || pass == 0 && usedT[m.target] {
+				continue
+			}
+			usedA[m.author], usedT[m.target] = true, true
+			picked = append(picked, m)
+		}
+	}
+	sort.Slice(picked, func(i, j int) bool { return picked[i].at < picked[j].at })
+	out := make([]model.Sample, 0, len(picked))
+	for _, m := range picked {
+		author := m.author.a.Handle
+		if author == "" {
+			author = m.author.a.Name
+		}
+		if author == "" {
+			author = m.author.a.ID
+		}
+		out = append(out, model.Sample{
+			ReplyKey:  m.key,
+			Platform:  m.platform,
+			Target:    m.target,
+			URL:       m.url,
+			Author:    author,
+			AuthorURL: m.author.a.URL,
+			Text:      textClip(textOf[m.key], 280),
+			CreatedAt: time.Unix(0, m.at).UTC(),
+		})
+	}
+	return out
+}
+
+func (d *rnDetector) targetPhrase(ids []string) string {
+	if len(ids) == 1 {
+		if t, ok := d.env.Targets[ids[0]]; ok && t.Name != "" {
+			return t.Name
+		}
+		return ids[0]
+	}
+	return fmt.Sprintf("%d MPs", len(ids))
+}
+
+// textSpan writes a duration the way the summary reads: "40m", "6h", "2d".
+func textSpan(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "1m"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()+0.5))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()+0.5))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24+0.5))
+}
+
+// textClip shortens s to at most n runes, marking the cut with an ellipsis.
+func textClip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	k := 0
+	for i := range s {
+		if k == n-1 {
+			return s[:i] + "…"
+		}
+		k++
+	}
+	return s
+}
+
+func textRound(x float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	if x < 0 {
+		return -float64(int64(-x*p+0.5)) / p
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+func textSortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// rnState is the saved window: texts and replies, not signatures, so a
+// restart rebuilds the index (and may change the banding) without losing
+// open clusters or their ids.
+type rnState struct {
+	Version int             `json:"version"`
+	Authors []rnStateAuthor `json:"authors"`
+	Nodes   []rnStateNode   `json:"nodes"`
+}
+
+type rnStateAuthor struct {
+	ID     string       `json:"id"`
+	Author model.Author `json:"author"`
+}
+
+type rnStateNode struct {
+	Hash    string          `json:"hash"`   // of the normalised text: the exact-copy key
+	Folded  string          `json:"folded"` // shingled
+	Orig    string          `json:"orig"`
+	CID     string          `json:"cid,omitempty"`
+	CIDAt   int64           `json:"cid_at,omitempty"`
+	Members []rnStateMember `json:"members"`
+}
+
+type rnStateMember struct {
+	Key      string         `json:"k"`
+	URL      string         `json:"u,omitempty"`
+	Target   string         `json:"t"`
+	Platform model.Platform `json:"p"`
+	Author   int            `json:"a"` // index in Authors
+	At       int64          `json:"at"`
+}
+
+func (d *rnDetector) MarshalState() ([]byte, error) {
+	st := rnState{Version: 1}
+	aidx := map[*rnAuthor]int{}
+	for _, n := range d.nodes {
+		if n == nil {
+			continue
+		}
+		sn := rnStateNode{Folded: n.folded, Orig: n.orig, CID: n.cid, CIDAt: n.cidAt}
+		for _, m := range n.members {
+			i, ok := aidx[m.author]
+			if !ok {
+				i = len(st.Authors)
+				aidx[m.author] = i
+				st.Authors = append(st.Authors, rnStateAuthor{ID: m.author.id, Author: m.author.a})
+			}
+			sn.Members = append(sn.Members, rnStateMember{Key: m.key, URL: m.url, Target: m.target, Platform: m.platform, Author: i, At: m.at})
+		}
+		sn.Hash = fmt.Sprintf("%016x", n.hash)
+		st.Nodes = append(st.Nodes, sn)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("marshal repeated_narrative state: %w", err)
+	}
+	return b, nil
+}
+
+func (d *rnDetector) UnmarshalState(b []byte) error {
+	var st rnState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("unmarshal repeated_narrative state: %w", err)
+	}
+	if st.Version != 1 {
+		return fmt.Errorf("unmarshal repeated_narrative state: unknown version %d", st.Version)
+	}
+	fresh, _ := d.spec.NewDetector(d.env)
+	*d = *fresh.(*rnDetector)
+	authors := make([]*rnAuthor, len(st.Authors))
+	for i, a := range st.Authors {
+		authors[i] = &rnAuthor{id: a.ID, a: a.Author}
+		d.authors[a.ID] = authors[i]
+	}
+	for _, sn := range st.Nodes {
+		var h uint64
+		if _, err := fmt.Sscanf(sn.Hash, "%016x", &h); err != nil {
+			return fmt.Errorf("unmarshal repeated_narrative state: bad text hash %q: %w", sn.Hash, err)
+		}
+		n := &rnNode{hash: h, folded: sn.Folded, orig: sn.Orig, cid: sn.CID, cidAt: sn.CIDAt}
+		for _, sm := range sn.Members {
+			if sm.Author < 0 || sm.Author >= len(authors) {
+				return fmt.Errorf("unmarshal repeated_narrative state: member %s names author %d of %d", sm.Key, sm.Author, len(authors))
+			}
+			a := authors[sm.Author]
+			a.refs++
+			n.members = append(n.members, rnMember{key: sm.Key, url: sm.URL, target: d.intern(sm.Target), platform: model.Platform(d.intern(string(sm.Platform))), author: a, at: sm.At})
+		}
+		if len(n.members) == 0 {
+			continue
+		}
+		n.shingles = text.Shingles(n.folded)
+		slot := d.alloc(n)
+		d.index(slot)
+		d.exact[h] = slot
+	}
+	return nil
+}
