@@ -19,6 +19,7 @@ type LSH struct {
 	seen        []uint32         // per id: query epoch that last returned it
 	epoch       uint32
 	n           int
+	maxChain    int
 }
 
 // NewLSH returns an empty index for signatures of bands*rows values.
@@ -33,6 +34,13 @@ func NewLSH(bands, rows int) *LSH {
 func (l *LSH) Bands() int  { return l.bands }
 func (l *LSH) Rows() int   { return l.rows }
 func (l *LSH) SigLen() int { return l.bands * l.rows }
+
+// SetMaxChain bounds how many entries of one bucket Candidates returns,
+// newest first (0 = all). A campaign of thousands of near-copies fills the
+// same buckets; walking them all for every new copy makes indexing
+// quadratic, while the newest few are enough to join the new copy to its
+// cluster.
+func (l *LSH) SetMaxChain(n int) { l.maxChain = n }
 
 // Len is the number of items indexed.
 func (l *LSH) Len() int { return l.n }
@@ -149,10 +157,12 @@ func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 		if !ok {
 			continue
 		}
+		walked := 0
 		for ; e >= 0; e = l.next[e] {
-			if l.keys[e] != k {
-				continue
+			if l.maxChain > 0 && walked == l.maxChain {
+				break
 			}
+			walked++
 			id := e / int32(l.bands)
 			if l.seen[id] == l.epoch {
 				continue

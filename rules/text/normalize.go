@@ -75,6 +75,12 @@ func Normalize(s string) Normalized {
 				}
 				continue
 			}
+		case '[':
+			// Weibo-style emoticon codes ("[微风]", "[可爱]") are emoji.
+			if k := emoticonCode(s[i:]); k > 0 {
+				i += k
+				continue
+			}
 		case '#':
 			// A hashtag keeps its word and loses its mark.
 			if i+1 < len(s) {
@@ -147,6 +153,27 @@ func Normalize(s string) Normalized {
 		n.Folded = n.Text
 	}
 	return n
+}
+
+// emoticonCode returns the byte length of a "[…]" code of one to five
+// CJK characters at the start of s, or 0.
+func emoticonCode(s string) int {
+	n := 0
+	for i := 1; i < len(s) && i < 1+5*4; {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == ']' {
+			if n == 0 {
+				return 0
+			}
+			return i + 1
+		}
+		if !isCJK(r) {
+			return 0
+		}
+		n++
+		i += size
+	}
+	return 0
 }
 
 func tokenStart(prev rune, pendingSp bool) bool {

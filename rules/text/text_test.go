@@ -38,6 +38,7 @@ func TestNormalize(t *testing.T) {
 		{"zalgo marks folded away", "sca\u0301\u0301\u0301ndal", "", "scandal"},
 		{"traditional to simplified", "這個議員被指控犯罪，醜聞曝光了", "这个议员被指控犯罪,丑闻曝光了", ""},
 		{"simplified unchanged", "这个议员被指控犯罪，丑闻曝光了", "这个议员被指控犯罪,丑闻曝光了", ""},
+		{"weibo emoticon codes", "[微风]傲不可长[可爱][可爱] [x] [] [很长很长很长的] ok", "傲不可长 [x] [] [很长很长很长的] ok", ""},
 		{"control chars", "a\x00b\x07c", "abc", ""},
 		{"empty", "", "", ""},
 		{"only noise", "🔥🔥 \u200b https://x.y @bob", "", ""},
@@ -351,6 +352,23 @@ func TestLSHAddRemoveCandidates(t *testing.T) {
 	}
 	if l.Len() != 0 || len(l.heads) != 0 {
 		t.Errorf("after removing all: Len %d, %d buckets left", l.Len(), len(l.heads))
+	}
+}
+
+func TestLSHMaxChain(t *testing.T) {
+	l := NewLSH(4, 2)
+	keys := []uint32{1, 2, 3, 4}
+	for i := range 10 {
+		l.Add(int32(i), keys)
+	}
+	l.SetMaxChain(3)
+	got := l.Candidates(keys, nil)
+	if len(got) != 3 || got[0] != 9 || got[1] != 8 || got[2] != 7 {
+		t.Errorf("capped candidates %v, want the newest three [9 8 7]", got)
+	}
+	l.SetMaxChain(0)
+	if got := l.Candidates(keys, nil); len(got) != 10 {
+		t.Errorf("uncapped: %d candidates", len(got))
 	}
 }
 
