@@ -491,6 +491,17 @@ func (c *Config) validate(sec yamlx.Section) yamlx.Errors {
 	if c.Delivery.Workers < 0 || c.Delivery.Workers > 64 {
 		bad("delivery.workers", "must be between 1 and 64")
 	}
+	lease, timeout := c.Delivery.Lease.D(), c.Delivery.Timeout.D()
+	if lease == 0 {
+		lease = 2 * time.Minute
+	}
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	if lease <= timeout {
+		// a send still running when its lease ends would be claimed and sent twice
+		bad("delivery.lease", "must be longer than delivery.timeout (%s)", yamlx.Duration(timeout))
+	}
 	if c.Delivery.MaxBackoff != 0 && c.Delivery.MinBackoff > c.Delivery.MaxBackoff {
 		bad("delivery.min_backoff", "is greater than max_backoff (%s)", c.Delivery.MaxBackoff)
 	}

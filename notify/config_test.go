@@ -143,3 +143,21 @@ notify:
 func fmtAll(v any) string {
 	return strings.Join([]string{fmt.Sprintf("%v", v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v)}, "\n")
 }
+
+func TestEmptySectionAndDeliveryChecks(t *testing.T) {
+	for _, src := range []string{"notify:\n", "notify: {}\n"} {
+		if got := parseErr(t, src); got != "" {
+			t.Errorf("%q: %s", src, got)
+		}
+	}
+	got := parseErr(t, "notify:\n  delivery: {lease: 10s, timeout: 30s, min_backoff: 10m, max_backoff: 1m, workers: 100}\n")
+	for _, w := range []string{
+		`config.yaml:2:21: notify.delivery.lease: must be longer than delivery.timeout (30s)`,
+		`notify.delivery.min_backoff: is greater than max_backoff (1m0s)`,
+		`notify.delivery.workers: must be between 1 and 64`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in\n%s", w, got)
+		}
+	}
+}

@@ -526,3 +526,36 @@ func peek(r *recorder) []notify.Message {
 	defer r.mu.Unlock()
 	return slices.Clone(r.msgs)
 }
+
+func TestQuietHoursDigestMode(t *testing.T) {
+	e := newEnv(t, strings.Replace(baseCfg, "type: webhook\n", "type: webhook\n      quiet_hours: {tz: UTC, from: \"22:00\", to: \"07:00\", mode: digest}\n", 1))
+	day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	e.clk.Set(day)
+	e.submit(t, alert("day", 1, model.StatusFiring, "spike", "mp-a"))
+	e.flushAt(t, day.Add(time.Minute))
+	if got := eventIDs(e.recs["comms"].take()); !slices.Equal(got, []string{"day#1"}) {
+		t.Fatalf("daytime: %v", got)
+	}
+	for i, h := range []int{23, 2} {
+		at := time.Date(2026, 3, 10, h, 0, 0, 0, time.UTC)
+		if h < 12 {
+			at = at.Add(24 * time.Hour)
+		}
+		e.clk.Set(at)
+		e.submit(t, alert(fmt.Sprintf("night%d", i), 1, model.StatusFiring, "spike", fmt.Sprintf("mp-%d", i)))
+		e.flushAt(t, at.Add(time.Hour))
+	}
+	if got := e.recs["comms"].take(); len(got) != 0 {
+		t.Fatalf("sent during quiet hours: %v", eventIDs(got))
+	}
+	e.flushAt(t, time.Date(2026, 3, 11, 7, 0, 0, 0, time.UTC))
+	// the daytime alert's 4h reminder fell in quiet hours too: it was held
+	got := e.recs["comms"].take()
+	kinds := map[notify.MessageKind][]string{}
+	for _, m := range got {
+		kinds[m.Kind] = append(kinds[m.Kind], eventIDs([]notify.Message{m})...)
+	}
+	if len(got) != 2 || !slices.Equal(kinds[notify.KindDigest], []string{"night0#1", "night1#1"}) || !slices.Equal(kinds[notify.KindReminder], []string{"day#1"}) {
+		t.Fatalf("at the end of quiet hours: %v", kinds)
+	}
+}
