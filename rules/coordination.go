@@ -113,6 +113,15 @@ func (s *CoordinationSpec) NewDetector(env Env) (Detector, error) {
 type coEvent struct {
 	T    int64 // unix nanoseconds
 	Acct uint32
+	// Meta is the reply's author and sample, held only while the event is in
+	// a short window; it is promoted to the account's evidence when the
+	// account turns out to be coordinated, so organic accounts cost nothing.
+	Meta *coMeta
+}
+
+type coMeta struct {
+	Author model.Author
+	Sample model.Sample
 }
 
 // coRef is one reply remembered for evidence.
@@ -146,18 +155,18 @@ type burstEpisode struct {
 
 // coordState is what survives a restart.
 type coordState struct {
-	Accts   []string // interned account names
-	Authors map[uint32]model.Author
-	Posts   map[string]uint32
-	NPosts  uint32
-	PostWin map[uint32][]coEvent
-	Edges   map[uint64]*coEdge
-	Strong  map[uint64]bool
-	Recent  map[uint32][]coRef
-	Bursts  map[string]*burstState
-	Samples map[string]model.Sample // first reply of each recent account ref, by reply key
-	LastGC  int64
-	MaxT    int64
+	Accts    []string // interned account names
+	Authors  map[uint32]model.Author
+	Posts    map[string]uint32
+	NPosts   uint32
+	PostWin  map[uint32][]coEvent
+	Edges    map[uint64]*coEdge // only pairs with min_edge_weight posts
+	Recent   map[uint32][]coRef
+	Bursts   map[string]*burstState
+	Samples  map[string]model.Sample // first reply of each recent account ref, by reply key
+	BurstEps map[string]bool         // targets with an open burst episode
+	LastGC   int64
+	MaxT     int64
 }
 
 type coordDet struct {
@@ -169,8 +178,8 @@ type coordDet struct {
 func (d *coordDet) reset() {
 	d.st = coordState{
 		Authors: map[uint32]model.Author{}, Posts: map[string]uint32{}, PostWin: map[uint32][]coEvent{},
-		Edges: map[uint64]*coEdge{}, Strong: map[uint64]bool{}, Recent: map[uint32][]coRef{},
-		Bursts: map[string]*burstState{}, Samples: map[string]model.Sample{},
+		Edges: map[uint64]*coEdge{}, Recent: map[uint32][]coRef{},
+		Bursts: map[string]*burstState{}, Samples: map[string]model.Sample{}, BurstEps: map[string]bool{},
 	}
 	d.acctID = map[string]uint32{}
 }
@@ -202,7 +211,7 @@ func (d *coordDet) Observe(it *Item) {
 		return // an anonymous reply cannot be tied to anyone
 	}
 	a := d.intern(name)
-	d.st.Authors[a] = r.Author
+	meta := &coMeta{Author: r.Author, Sample: sampleOf(r)}
 	t := r.CreatedAt.UnixNano()
 	d.st.MaxT = max(d.st.MaxT, t)
 	postKey := r.Target + "/" + string(r.Platform) + ":" + r.PostID
@@ -221,18 +230,63 @@ func (d *coordDet) Observe(it *Item) {
 		rec = rec[:len(rec)-1]
 	}
 	d.st.Recent[a] = append(rec, coRef{T: t, Key: r.Key(), Target: r.Target, Platform: r.Platform, Post: pid})
-	if _, ok := d.st.Samples[name]; !ok {
-		d.st.Samples[name] = sampleOf(r)
-	}
 	if on(d.spec.CoReply.Enabled) && r.PostID != "" {
-		d.coReply(a, pid, t)
+		d.coReply(a, pid, t, meta)
 	}
 	if on(d.spec.Burst.Enabled) {
-		d.burst(r, a, t)
+		d.burst(r, a, t, meta)
 	}
 }
 
-func (d *coordDet) coReply(a, pid uint32, t int64) {
+// promote keeps an account's author profile and first sample as evidence.
+func (d *coordDet) promote(a uint32, m *coMeta) {
+	if m == nil {
+		return
+	}
+	if _, ok := d.st.Authors[a]; !ok {
+		d.st.Authors[a] = m.Author
+	}
+	name := d.st.Accts[a]
+	if _, ok := d.st.Samples[name]; !ok {
+		d.st.Samples[name] = m.Sample
+	}
+}
+
+// coPosts adds to into the posts other than skip under which accounts a and
+// b both replied within tw of each other, up to need of them, and returns
+// the earliest of those co-replies (or first, when earlier).
+func (d *coordDet) coPosts(a, b uint32, skip uint32, tw int64, need int, into []uint32, first int64) ([]uint32, int64) {
+	ra, rb := d.st.Recent[a], d.st.Recent[b]
+	for _, x := range ra {
+		if x.Post == skip || slices.Contains(into, x.Post) {
+			continue
+		}
+		for _, y := range rb {
+			if y.Post == x.Post && abs64(x.T-y.T) <= tw {
+				into = append(into, x.Post)
+				first = min(first, x.T, y.T)
+				break
+			}
+		}
+		if len(into) >= need {
+			break
+		}
+	}
+	return into, first
+}
+
+// distinctPosts reports whether the account replied under at least two
+// posts recently: an account under one post cannot have a weight-2 edge.
+func distinctPosts(rs []coRef) bool {
+	for _, r := range rs[1:] {
+		if r.Post != rs[0].Post {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *coordDet) coReply(a, pid uint32, t int64, meta *coMeta) {
 	c := d.spec.CoReply
 	tw := int64(c.TimeWindow.D())
 	win := d.st.PostWin[pid]
@@ -253,20 +307,29 @@ func (d *coordDet) coReply(a, pid uint32, t int64) {
 		}
 		paired++
 		k := pairKey(a, e.Acct)
-		ed := d.st.Edges[k]
-		if ed == nil {
-			ed = &coEdge{First: min(t, e.T), Last: max(t, e.T)}
-			d.st.Edges[k] = ed
-		}
-		ed.First, ed.Last = min(ed.First, t, e.T), max(ed.Last, t, e.T)
-		if len(ed.Posts) < c.MinEdgeWeight && !slices.Contains(ed.Posts, pid) {
-			ed.Posts = append(ed.Posts, pid)
-			if len(ed.Posts) >= c.MinEdgeWeight {
-				d.st.Strong[k] = true
+		if ed := d.st.Edges[k]; ed != nil {
+			ed.First, ed.Last = min(ed.First, t, e.T), max(ed.Last, t, e.T)
+			if !slices.Contains(ed.Posts, pid) && len(ed.Posts) < 8 {
+				ed.Posts = append(ed.Posts, pid)
 			}
+			continue
 		}
+		// Only pairs that co-replied under min_edge_weight posts are kept:
+		// the earlier co-replies are found in the two accounts' recent
+		// replies, so the countless one-off pairs under busy posts cost
+		// no memory.
+		if c.MinEdgeWeight > 1 && (!distinctPosts(d.st.Recent[a]) || !distinctPosts(d.st.Recent[e.Acct])) {
+			continue
+		}
+		posts, first := d.coPosts(a, e.Acct, pid, tw, c.MinEdgeWeight, []uint32{pid}, min(t, e.T))
+		if len(posts) < c.MinEdgeWeight {
+			continue
+		}
+		d.st.Edges[k] = &coEdge{First: first, Last: max(t, e.T), Posts: posts}
+		d.promote(a, meta)
+		d.promote(e.Acct, e.Meta)
 	}
-	d.st.PostWin[pid] = append(win, coEvent{T: t, Acct: a})
+	d.st.PostWin[pid] = append(win, coEvent{T: t, Acct: a, Meta: meta})
 }
 
 func abs64(x int64) int64 {
@@ -276,7 +339,7 @@ func abs64(x int64) int64 {
 	return x
 }
 
-func (d *coordDet) burst(r *model.Reply, a uint32, t int64) {
+func (d *coordDet) burst(r *model.Reply, a uint32, t int64, meta *coMeta) {
 	w := int64(d.spec.Burst.Window.D())
 	b := d.st.Bursts[r.Target]
 	if b == nil {
@@ -288,7 +351,7 @@ func (d *coordDet) burst(r *model.Reply, a uint32, t int64) {
 	for i > 0 && b.Q[i-1].T > t {
 		i--
 	}
-	b.Q = slices.Insert(b.Q, i, coEvent{T: t, Acct: a})
+	b.Q = slices.Insert(b.Q, i, coEvent{T: t, Acct: a, Meta: meta})
 	b.Counts[a]++
 	newest := b.Q[len(b.Q)-1].T
 	drop := 0
@@ -308,9 +371,13 @@ func (d *coordDet) burst(r *model.Reply, a uint32, t int64) {
 	if len(b.Counts) >= d.spec.Burst.MinAccounts {
 		if b.Ep == nil {
 			b.Ep = &burstEpisode{Start: b.Q[0].T, Accounts: map[uint32]bool{}}
+			d.st.BurstEps[r.Target] = true
 		}
-		for acct := range b.Counts {
-			b.Ep.Accounts[acct] = true
+		for _, e := range b.Q {
+			if !b.Ep.Accounts[e.Acct] {
+				b.Ep.Accounts[e.Acct] = true
+				d.promote(e.Acct, e.Meta)
+			}
 		}
 		b.Ep.Peak = max(b.Ep.Peak, len(b.Counts))
 		b.Ep.Fresh = true
@@ -348,9 +415,8 @@ func (d *coordDet) components(now time.Time) []Finding {
 		parent[x] = r
 		return r
 	}
-	for k := range d.st.Strong {
-		ed := d.st.Edges[k]
-		if ed == nil || ed.Last < cut {
+	for k, ed := range d.st.Edges {
+		if ed.Last < cut {
 			continue
 		}
 		a, b := uint32(k>>32), uint32(k)
@@ -394,9 +460,8 @@ func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) 
 	var first *coEdge
 	edges, maxW := 0, 0
 	var coPosts = map[uint32]bool{}
-	for k := range d.st.Strong {
-		ed := d.st.Edges[k]
-		if ed == nil || ed.Last < cut || !in[uint32(k>>32)] {
+	for k, ed := range d.st.Edges {
+		if ed.Last < cut || !in[uint32(k>>32)] {
 			continue
 		}
 		edges++
@@ -468,18 +533,20 @@ func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) 
 func (d *coordDet) bursts(now time.Time) []Finding {
 	resolveAfter := d.spec.ResolveAfter.D()
 	var out []Finding
-	for _, target := range sortedKeys(d.st.Bursts) {
+	for _, target := range sortedKeys(d.st.BurstEps) {
 		b := d.st.Bursts[target]
-		ep := b.Ep
-		if ep == nil {
+		if b == nil || b.Ep == nil {
+			delete(d.st.BurstEps, target)
 			continue
 		}
+		ep := b.Ep
 		if ep.Fresh {
 			ep.Fresh = false
 			ep.LastHot = now
 		}
 		if now.Sub(ep.LastHot) >= resolveAfter {
 			b.Ep = nil
+			delete(d.st.BurstEps, target)
 			continue
 		}
 		if !ep.LastHot.Equal(now) {
@@ -529,20 +596,23 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 	return out
 }
 
-// gc forgets what fell out of every window. Weak edges are swept at most
-// once per time_window of data time, which keeps the cost per reply flat.
+// gcEvery is how often (in data time) expired state is swept. Readers
+// check times themselves, so a sweep only bounds memory, and sweeping hourly
+// keeps the cost per evaluation flat however much state there is.
+const gcEvery = time.Hour
+
+// gc forgets what fell out of every window.
 func (d *coordDet) gc(now time.Time) {
 	c := d.spec.CoReply
 	cut := now.Add(-c.Window.D()).UnixNano()
 	tw := int64(c.TimeWindow.D())
-	if now.UnixNano()-d.st.LastGC < tw {
+	if now.UnixNano()-d.st.LastGC < int64(gcEvery) {
 		return
 	}
 	d.st.LastGC = now.UnixNano()
 	for k, ed := range d.st.Edges {
 		if ed.Last < cut {
 			delete(d.st.Edges, k)
-			delete(d.st.Strong, k)
 		}
 	}
 	for p, win := range d.st.PostWin {
@@ -615,8 +685,8 @@ func (d *coordDet) UnmarshalState(b []byte) error {
 	if d.st.Edges == nil {
 		d.st.Edges = map[uint64]*coEdge{}
 	}
-	if d.st.Strong == nil {
-		d.st.Strong = map[uint64]bool{}
+	if d.st.BurstEps == nil {
+		d.st.BurstEps = map[string]bool{}
 	}
 	if d.st.Recent == nil {
 		d.st.Recent = map[uint32][]coRef{}

@@ -64,18 +64,19 @@ type EngineOptions struct {
 // Engine runs loaded rules over replies and turns their findings into alert
 // events. Its methods are safe for concurrent use.
 type Engine struct {
-	mu       sync.Mutex
-	rules    []*running
-	byName   map[string]*running
-	opts     EngineOptions
-	log      *slog.Logger
-	norm     func(string) text.Normalized
-	restored bool
-	lastSeq  int64 // last store seq read from Replies
-	localSeq int64 // seq given to pushed replies
-	alerts   map[string]*alertState
-	dirty    map[string]bool
-	observed int64
+	mu        sync.Mutex
+	rules     []*running
+	byName    map[string]*running
+	opts      EngineOptions
+	log       *slog.Logger
+	norm      func(string) text.Normalized
+	restored  bool
+	lastSeq   int64 // last store seq read from Replies
+	localSeq  int64 // seq given to pushed replies
+	alerts    map[string]*alertState
+	dirty     map[string]bool
+	observed  int64
+	lastPrune time.Time
 }
 
 type running struct {
@@ -346,8 +347,9 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]model.Alert, er
 	findings := make([][]Finding, len(e.rules))
 	e.parallel(len(e.rules), func(k int) { findings[k] = e.rules[k].det.Evaluate(now) })
 	var events []model.Alert
+	open := e.openKeys()
 	for k, r := range e.rules {
-		events = append(events, e.lifecycle(r, findings[k], now)...)
+		events = append(events, e.lifecycle(r, findings[k], now, open[r.rule.Name()])...)
 	}
 	events = append(events, e.resolveOrphans(now)...)
 	e.prune(now)
@@ -367,7 +369,21 @@ func AlertKey(rule, scope string, windowStart time.Time) string {
 	return hex.EncodeToString(h[:8])
 }
 
-func (e *Engine) lifecycle(r *running, fs []Finding, now time.Time) []model.Alert {
+// openKeys lists the open alert keys of each rule, sorted.
+func (e *Engine) openKeys() map[string][]string {
+	out := map[string][]string{}
+	for k, st := range e.alerts {
+		if st.Open {
+			out[st.Rule] = append(out[st.Rule], k)
+		}
+	}
+	for _, ks := range out {
+		sort.Strings(ks)
+	}
+	return out
+}
+
+func (e *Engine) lifecycle(r *running, fs []Finding, now time.Time, open []string) []model.Alert {
 	c := r.rule.Spec.Base()
 	var out []model.Alert
 	seen := map[string]bool{}
@@ -401,9 +417,9 @@ func (e *Engine) lifecycle(r *running, fs []Finding, now time.Time) []model.Aler
 		}
 	}
 	resolveAfter := c.ResolveAfter.D()
-	for _, key := range e.sortedAlertKeys() {
+	for _, key := range open {
 		st := e.alerts[key]
-		if st.Rule != c.Name || !st.Open || seen[key] || now.Sub(st.LastSeen) < resolveAfter {
+		if !st.Open || seen[key] || now.Sub(st.LastSeen) < resolveAfter {
 			continue
 		}
 		out = append(out, e.resolve(key, st, now, "quiet for "+resolveAfter.String()))
@@ -426,32 +442,31 @@ func (e *Engine) resolve(key string, st *alertState, now time.Time, why string) 
 // rule removed or disabled by a reload), so nobody waits for them forever.
 func (e *Engine) resolveOrphans(now time.Time) []model.Alert {
 	var out []model.Alert
-	for _, key := range e.sortedAlertKeys() {
-		st := e.alerts[key]
-		if _, ok := e.byName[st.Rule]; ok || !st.Open {
-			continue
+	var orphans []string
+	for key, st := range e.alerts {
+		if _, ok := e.byName[st.Rule]; !ok && st.Open {
+			orphans = append(orphans, key)
 		}
+	}
+	sort.Strings(orphans)
+	for _, key := range orphans {
+		st := e.alerts[key]
 		out = append(out, e.resolve(key, st, now, "rule no longer active"))
 	}
 	return out
 }
 
 func (e *Engine) prune(now time.Time) {
+	if now.Sub(e.lastPrune) < time.Hour {
+		return
+	}
+	e.lastPrune = now
 	for k, st := range e.alerts {
 		if !st.Open && now.Sub(st.ResolvedAt) > e.opts.KeepResolved {
 			delete(e.alerts, k)
 			e.dirty[k] = true
 		}
 	}
-}
-
-func (e *Engine) sortedAlertKeys() []string {
-	keys := make([]string, 0, len(e.alerts))
-	for k := range e.alerts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (e *Engine) toAlert(r *running, f *Finding, key string, seq int, status model.AlertStatus, now time.Time) model.Alert {

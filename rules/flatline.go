@@ -119,17 +119,23 @@ func (d *flatDet) inScope(target string, p model.Platform) bool {
 func (d *flatDet) Evaluate(now time.Time) []Finding {
 	var out []Finding
 	quiet := d.spec.QuietFor.D()
-	for _, k := range sortedKeys(d.st.Sources) {
-		s := d.st.Sources[k]
-		// forget day counts older than the baseline can ever need
-		for day := range s.Days {
-			if day < dayOf(s.Last)-int64(d.spec.BaselineDays) {
-				delete(s.Days, day)
+	var quietKeys []string
+	for k, s := range d.st.Sources {
+		if now.Sub(s.Last) >= quiet {
+			quietKeys = append(quietKeys, k)
+		}
+		if len(s.Days) > d.spec.BaselineDays+2 {
+			// forget day counts older than the baseline can ever need
+			for day := range s.Days {
+				if day <= dayOf(s.Last)-int64(d.spec.BaselineDays) {
+					delete(s.Days, day)
+				}
 			}
 		}
-		if now.Sub(s.Last) < quiet {
-			continue
-		}
+	}
+	sort.Strings(quietKeys)
+	for _, k := range quietKeys {
+		s := d.st.Sources[k]
 		// The baseline is the days before the last reply, so it does not
 		// decay while the source stays quiet and the alert stays stable.
 		span := s.Last.Sub(s.First)

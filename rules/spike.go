@@ -161,6 +161,7 @@ func (s *SpikeSpec) NewDetector(env Env) (Detector, error) {
 	d.st.Scopes = map[scopeID]*spikeScope{}
 	d.st.Posts = map[string]*postTrack{}
 	d.st.Accts = map[string][]uint32{}
+	d.cand = map[scopeID]*spikeScope{}
 	return d, nil
 }
 
@@ -216,11 +217,13 @@ type postTrack struct {
 
 // spikeState is everything a spike detector must keep across restarts.
 type spikeState struct {
-	HasStart bool
-	Start    int64 // first bucket ever observed: history is counted from here
-	Scopes   map[scopeID]*spikeScope
-	Posts    map[string]*postTrack // platform:post id
-	Accts    map[string][]uint32   // target/platform -> replies per past post
+	HasStart  bool
+	Start     int64 // first bucket ever observed: history is counted from here
+	Scopes    map[scopeID]*spikeScope
+	Posts     map[string]*postTrack // platform:post id
+	OpenQ     []string              // posts in their first hours, oldest first
+	Accts     map[string][]uint32   // target/platform -> replies per past post
+	LastSweep time.Time
 }
 
 type spikeDet struct {
@@ -229,6 +232,10 @@ type spikeDet struct {
 	ring                 int
 	byTarget, byPlatform bool
 	st                   spikeState
+	// cand holds the scopes Evaluate must look at: a bucket that reached
+	// threshold_cur, or an open episode. Every other scope is quiet by
+	// definition, so an evaluation costs nothing for the many quiet MPs.
+	cand map[scopeID]*spikeScope
 }
 
 func (d *spikeDet) bucket(t time.Time) int64 {
@@ -266,6 +273,9 @@ func (d *spikeDet) Observe(it *Item) {
 		return // older than the history kept
 	}
 	sc.Counts[d.slot(b)]++
+	if sc.Counts[d.slot(b)] >= uint32(d.spec.ThresholdCur) {
+		d.cand[id] = sc
+	}
 	post := ""
 	if r.PostID != "" {
 		post = string(r.Platform) + ":" + r.PostID
@@ -281,6 +291,7 @@ func (d *spikeDet) Observe(it *Item) {
 		if p == nil {
 			p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
 			d.st.Posts[post] = p
+			d.st.OpenQ = append(d.st.OpenQ, post)
 		}
 		if r.CreatedAt.After(p.Last) {
 			p.Last = r.CreatedAt
@@ -317,6 +328,13 @@ func (d *spikeDet) advance(sc *spikeScope, b int64) bool {
 		}
 	}
 	sc.Head = b
+	// a new bucket: the replies of older ones are no longer evidence unless
+	// an episode is open
+	keep := b - 1
+	if sc.Ep != nil {
+		keep = min(keep, sc.Ep.Start)
+	}
+	d.prune(sc, keep)
 	return true
 }
 
@@ -374,9 +392,10 @@ func (d *spikeDet) Evaluate(now time.Time) []Finding {
 	cur := d.bucket(now)
 	resolveAfter := d.spec.ResolveAfter.D()
 	d.closePosts(now)
+	d.sweep(now, cur)
 	var out []Finding
-	ids := make([]scopeID, 0, len(d.st.Scopes))
-	for id := range d.st.Scopes {
+	ids := make([]scopeID, 0, len(d.cand))
+	for id := range d.cand {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
@@ -410,11 +429,31 @@ func (d *spikeDet) Evaluate(now time.Time) []Finding {
 			keep = min(keep, sc.Ep.Start)
 		}
 		d.prune(sc, keep)
-		if sc.Ep == nil && cur-sc.Head >= int64(d.ring) {
-			delete(d.st.Scopes, id) // nothing left in the window
+		if sc.Ep == nil && x < float64(d.spec.ThresholdCur) {
+			delete(d.cand, id)
 		}
 	}
 	return out
+}
+
+// sweep forgets, once a day of data time, scopes with nothing left in the
+// window and posts quiet for a week.
+func (d *spikeDet) sweep(now time.Time, cur int64) {
+	if now.Sub(d.st.LastSweep) < 24*time.Hour {
+		return
+	}
+	d.st.LastSweep = now
+	for id, sc := range d.st.Scopes {
+		if sc.Ep == nil && cur-sc.Head >= int64(d.ring) {
+			delete(d.st.Scopes, id)
+			delete(d.cand, id)
+		}
+	}
+	for k, p := range d.st.Posts {
+		if p.Closed && now.Sub(p.Last) > 7*24*time.Hour {
+			delete(d.st.Posts, k)
+		}
+	}
 }
 
 func (d *spikeDet) prune(sc *spikeScope, keep int64) {
@@ -448,19 +487,26 @@ func (d *spikeDet) closePosts(now time.Time) {
 		return
 	}
 	fh := d.firstHours()
-	for k, p := range d.st.Posts {
-		if !p.Closed && now.Sub(p.First) > fh {
-			p.Closed = true
-			acct := p.Target + "/" + string(p.Platform)
-			h := append(d.st.Accts[acct], p.N)
-			if len(h) > 100 {
-				h = h[len(h)-100:]
-			}
-			d.st.Accts[acct] = h
+	n := 0
+	for n < len(d.st.OpenQ) {
+		p := d.st.Posts[d.st.OpenQ[n]]
+		if p != nil && !p.Closed && now.Sub(p.First) <= fh {
+			break // posts open in time order: the rest are younger
 		}
-		if p.Closed && now.Sub(p.Last) > 7*24*time.Hour {
-			delete(d.st.Posts, k)
+		n++
+		if p == nil || p.Closed {
+			continue
 		}
+		p.Closed = true
+		acct := p.Target + "/" + string(p.Platform)
+		h := append(d.st.Accts[acct], p.N)
+		if len(h) > 100 {
+			h = h[len(h)-100:]
+		}
+		d.st.Accts[acct] = h
+	}
+	if n > 0 {
+		d.st.OpenQ = append(d.st.OpenQ[:0], d.st.OpenQ[n:]...)
 	}
 }
 
@@ -634,20 +680,25 @@ func truncateUTF8(s string, n int) string {
 
 // spikeWire is the gob form: maps with struct keys become a list.
 type spikeWire struct {
-	HasStart bool
-	Start    int64
-	IDs      []scopeID
-	Scopes   []*spikeScope
-	Posts    map[string]*postTrack
-	Accts    map[string][]uint32
-	Ring     int
+	HasStart  bool
+	Start     int64
+	IDs       []scopeID
+	Scopes    []*spikeScope
+	Cand      []bool
+	Posts     map[string]*postTrack
+	OpenQ     []string
+	Accts     map[string][]uint32
+	Ring      int
+	LastSweep time.Time
 }
 
 func (d *spikeDet) MarshalState() ([]byte, error) {
-	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts, Accts: d.st.Accts, Ring: d.ring}
+	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts, OpenQ: d.st.OpenQ, Accts: d.st.Accts,
+		Ring: d.ring, LastSweep: d.st.LastSweep}
 	for id, sc := range d.st.Scopes {
 		w.IDs = append(w.IDs, id)
 		w.Scopes = append(w.Scopes, sc)
+		w.Cand = append(w.Cand, d.cand[id] != nil)
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(&w); err != nil {
@@ -664,13 +715,18 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 	if w.Ring != d.ring {
 		return fmt.Errorf("spike state has %d buckets, rule wants %d", w.Ring, d.ring)
 	}
-	st := spikeState{HasStart: w.HasStart, Start: w.Start, Scopes: map[scopeID]*spikeScope{}, Posts: w.Posts, Accts: w.Accts}
+	st := spikeState{HasStart: w.HasStart, Start: w.Start, Scopes: map[scopeID]*spikeScope{}, Posts: w.Posts,
+		OpenQ: w.OpenQ, Accts: w.Accts, LastSweep: w.LastSweep}
+	cand := map[scopeID]*spikeScope{}
 	for i, id := range w.IDs {
 		sc := w.Scopes[i]
 		if len(sc.Counts) != d.ring {
 			return fmt.Errorf("spike state scope %s has %d buckets, want %d", id, len(sc.Counts), d.ring)
 		}
 		st.Scopes[id] = sc
+		if (i < len(w.Cand) && w.Cand[i]) || sc.Ep != nil {
+			cand[id] = sc
+		}
 	}
 	if st.Posts == nil {
 		st.Posts = map[string]*postTrack{}
@@ -678,6 +734,6 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 	if st.Accts == nil {
 		st.Accts = map[string][]uint32{}
 	}
-	d.st = st
+	d.st, d.cand = st, cand
 	return nil
 }
