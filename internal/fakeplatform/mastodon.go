@@ -105,8 +105,10 @@ func (m *Mastodon) newID(t time.Time) string {
 	if m.opts.GoToSocial {
 		return ulid(t, m.seq)
 	}
-	// Snowflake-like: milliseconds in the high bits, a sequence below.
-	return strconv.FormatUint(uint64(t.UnixMilli())<<16|(m.seq&0xffff), 10)
+	// Snowflake-like: milliseconds in the high bits, a sequence below (22
+	// bits rather than Mastodon's 16, so fakes with millions of statuses at
+	// equal timestamps never collide).
+	return strconv.FormatUint(uint64(t.UnixMilli())<<22|(m.seq&(1<<22-1)), 10)
 }
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -278,7 +280,65 @@ func (m *Mastodon) lookup(w http.ResponseWriter, r *http.Request) {
 
 func (m *Mastodon) base(r *http.Request) string { return "http://" + r.Host }
 
-func (m *Mastodon) accountJSON(r *http.Request, a *mAccount) map[string]any {
+// Wire shapes: typed structs, not maps, so large fakes (the benchmark)
+// encode fast; field names and null-ability follow the Mastodon API.
+type accountWire struct {
+	ID             string  `json:"id"`
+	Username       string  `json:"username"`
+	Acct           string  `json:"acct"`
+	DisplayName    string  `json:"display_name"`
+	Locked         bool    `json:"locked"`
+	Bot            bool    `json:"bot"`
+	Discoverable   bool    `json:"discoverable"`
+	Group          bool    `json:"group"`
+	Indexable      *bool   `json:"indexable,omitempty"`
+	CreatedAt      string  `json:"created_at"`
+	Note           string  `json:"note"`
+	URL            string  `json:"url"`
+	URI            string  `json:"uri,omitempty"`
+	Avatar         string  `json:"avatar"`
+	AvatarStatic   string  `json:"avatar_static"`
+	Header         string  `json:"header"`
+	HeaderStatic   string  `json:"header_static"`
+	FollowersCount int     `json:"followers_count"`
+	FollowingCount int     `json:"following_count"`
+	StatusesCount  int     `json:"statuses_count"`
+	LastStatusAt   *string `json:"last_status_at"`
+	Emojis         []any   `json:"emojis"`
+	Fields         []any   `json:"fields"`
+}
+
+type statusWire struct {
+	ID                 string       `json:"id"`
+	CreatedAt          string       `json:"created_at"`
+	EditedAt           *string      `json:"edited_at"`
+	InReplyToID        *string      `json:"in_reply_to_id"`
+	InReplyToAccountID *string      `json:"in_reply_to_account_id"`
+	Sensitive          bool         `json:"sensitive"`
+	SpoilerText        string       `json:"spoiler_text"`
+	Visibility         string       `json:"visibility"`
+	Language           *string      `json:"language"`
+	URI                string       `json:"uri"`
+	URL                *string      `json:"url"`
+	RepliesCount       int          `json:"replies_count"`
+	ReblogsCount       int          `json:"reblogs_count"`
+	FavouritesCount    int          `json:"favourites_count"`
+	Content            string       `json:"content"`
+	Reblog             *statusWire  `json:"reblog"`
+	Account            *accountWire `json:"account"`
+	MediaAttachments   []any        `json:"media_attachments"`
+	Mentions           []any        `json:"mentions"`
+	Tags               []any        `json:"tags"`
+	Emojis             []any        `json:"emojis"`
+	Card               any          `json:"card"`
+	Poll               any          `json:"poll"`
+	Text               *string      `json:"text,omitempty"`
+	ContentType        string       `json:"content_type,omitempty"`
+}
+
+var empty = []any{}
+
+func (m *Mastodon) accountJSON(r *http.Request, a *mAccount) *accountWire {
 	base := m.base(r)
 	created := a.CreatedAt.UTC()
 	avatar := base + "/system/accounts/avatars/" + a.id + "/original/avatar.png"
@@ -289,51 +349,50 @@ func (m *Mastodon) accountJSON(r *http.Request, a *mAccount) map[string]any {
 			avatar = base + "/avatars/original/missing.png"
 		}
 	}
-	if !m.opts.GoToSocial {
-		created = created.Truncate(24 * time.Hour)
+	w := &accountWire{ID: a.id, Username: a.Username, Acct: a.Username, DisplayName: a.DisplayName,
+		Bot: a.Bot, Discoverable: true, Note: "<p></p>", URL: base + "/@" + a.Username,
+		Avatar: avatar, AvatarStatic: avatar, Header: base + "/headers/original/missing.png", HeaderStatic: base + "/headers/original/missing.png",
+		FollowersCount: a.Followers, FollowingCount: a.Following, StatusesCount: a.Statuses, Emojis: empty, Fields: empty}
+	if m.opts.GoToSocial {
+		w.Locked = true // GoToSocial's default for new accounts
+	} else {
+		created = created.Truncate(24 * time.Hour) // Mastodon rounds to midnight
+		t := true
+		w.Indexable = &t
+		w.URI = base + "/users/" + a.Username
 	}
-	var last any
+	w.CreatedAt = created.Format("2006-01-02T15:04:05.000Z")
 	if tl := m.timeline[a.id]; len(tl) > 0 {
-		last = m.statuses[tl[0]].created.UTC().Format("2006-01-02")
+		d := m.statuses[tl[0]].created.UTC().Format("2006-01-02")
+		w.LastStatusAt = &d
 	}
-	return map[string]any{
-		"id": a.id, "username": a.Username, "acct": a.Username, "display_name": a.DisplayName,
-		"locked": false, "bot": a.Bot, "discoverable": true, "group": false, "indexable": true,
-		"created_at": created.Format("2006-01-02T15:04:05.000Z"), "note": "<p></p>",
-		"url": base + "/@" + a.Username, "uri": base + "/users/" + a.Username,
-		"avatar": avatar, "avatar_static": avatar,
-		"header": base + "/headers/original/missing.png", "header_static": base + "/headers/original/missing.png",
-		"followers_count": a.Followers, "following_count": a.Following, "statuses_count": a.Statuses,
-		"last_status_at": last, "emojis": []any{}, "fields": []any{},
-	}
+	return w
 }
 
-func (m *Mastodon) statusJSON(r *http.Request, s *mStatus) map[string]any {
+func (m *Mastodon) statusJSON(r *http.Request, s *mStatus) *statusWire {
 	base := m.base(r)
-	var parent, parentAcct, reblog any
+	w := &statusWire{ID: s.id, CreatedAt: s.created.UTC().Format("2006-01-02T15:04:05.000Z"),
+		Visibility: "public", URI: base + "/users/" + s.account.Username + "/statuses/" + s.id,
+		RepliesCount: s.directRep, Content: s.content, Account: m.accountJSON(r, s.account),
+		MediaAttachments: empty, Mentions: empty, Tags: empty, Emojis: empty}
+	if s.lang != "" {
+		lang := s.lang
+		w.Language = &lang
+	}
 	if s.parent != "" {
-		parent = s.parent
-		parentAcct = m.statuses[s.parent].account.id
+		p, pa := s.parent, m.statuses[s.parent].account.id
+		w.InReplyToID, w.InReplyToAccountID = &p, &pa
 	}
 	if s.reblogOf != "" {
-		reblog = m.statusJSON(r, m.statuses[s.reblogOf])
+		w.Reblog = m.statusJSON(r, m.statuses[s.reblogOf])
 	}
-	out := map[string]any{
-		"id": s.id, "created_at": s.created.UTC().Format("2006-01-02T15:04:05.000Z"), "edited_at": nil,
-		"in_reply_to_id": parent, "in_reply_to_account_id": parentAcct,
-		"sensitive": false, "spoiler_text": "", "visibility": "public", "language": s.lang,
-		"uri":           base + "/users/" + s.account.Username + "/statuses/" + s.id,
-		"url":           base + "/@" + s.account.Username + "/" + s.id,
-		"replies_count": s.directRep, "reblogs_count": 0, "favourites_count": 0,
-		"content": s.content, "reblog": reblog, "account": m.accountJSON(r, s.account),
-		"media_attachments": []any{}, "mentions": []any{}, "tags": []any{}, "emojis": []any{},
-		"card": nil, "poll": nil,
-	}
+	u := base + "/@" + s.account.Username + "/" + s.id
 	if m.opts.GoToSocial {
-		out["url"] = base + "/@" + s.account.Username + "/statuses/" + s.id
-		out["content_type"] = "text/plain"
+		u = base + "/@" + s.account.Username + "/statuses/" + s.id
+		w.ContentType = "text/plain"
 	}
-	return out
+	w.URL = &u
+	return w
 }
 
 func (m *Mastodon) accountStatuses(w http.ResponseWriter, r *http.Request) {
@@ -361,7 +420,7 @@ func (m *Mastodon) accountStatuses(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	out := []map[string]any{}
+	out := []*statusWire{}
 	end := start
 	for ; end < len(tl) && len(out) < limit; end++ {
 		s := m.statuses[tl[end]]
@@ -383,11 +442,11 @@ func (m *Mastodon) accountStatuses(w http.ResponseWriter, r *http.Request) {
 		}
 		var links []string
 		if len(out) == limit && end < len(tl) {
-			nq.Set("max_id", out[len(out)-1]["id"].(string))
+			nq.Set("max_id", out[len(out)-1].ID)
 			links = append(links, "<"+path+"?"+nq.Encode()+`>; rel="next"`)
 			nq.Del("max_id")
 		}
-		nq.Set("min_id", out[0]["id"].(string))
+		nq.Set("min_id", out[0].ID)
 		links = append(links, "<"+path+"?"+nq.Encode()+`>; rel="prev"`)
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
@@ -419,11 +478,11 @@ func (m *Mastodon) context(w http.ResponseWriter, r *http.Request) {
 		m.notFound(w, "status")
 		return
 	}
-	anc := []map[string]any{}
+	anc := []*statusWire{}
 	for p := s.parent; p != ""; p = m.statuses[p].parent {
-		anc = append([]map[string]any{m.statusJSON(r, m.statuses[p])}, anc...)
+		anc = append([]*statusWire{m.statusJSON(r, m.statuses[p])}, anc...)
 	}
-	desc := []map[string]any{}
+	desc := []*statusWire{}
 	var walk func(ids []string)
 	walk = func(ids []string) {
 		for _, c := range ids {
@@ -435,13 +494,19 @@ func (m *Mastodon) context(w http.ResponseWriter, r *http.Request) {
 	walk(s.children)
 	gen := m.seq
 	m.mu.RUnlock()
-	b, err := json.Marshal(map[string]any{"ancestors": anc, "descendants": desc})
+	b, err := json.Marshal(struct {
+		Ancestors   []*statusWire `json:"ancestors"`
+		Descendants []*statusWire `json:"descendants"`
+	}{anc, desc})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	m.mu.Lock()
 	if m.seq == gen { // nothing was added while rendering
+		if len(m.ctxCache) >= 256 {
+			clear(m.ctxCache) // bounded: big fakes (the benchmark) must not hold every thread
+		}
 		m.ctxCache[id] = b
 	}
 	m.mu.Unlock()
