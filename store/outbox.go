@@ -162,12 +162,13 @@ func (db *DB) Threads(ctx context.Context, receiver string, alertKeys []string) 
 	return out, nil
 }
 
-// DueGroups returns groups whose flush or reminder time has come.
-func (db *DB) DueGroups(ctx context.Context, now time.Time) ([]model.OutboxGroup, error) {
+// DueGroups returns up to limit groups whose flush or reminder time has
+// come, the longest waiting first.
+func (db *DB) DueGroups(ctx context.Context, now time.Time, limit int) ([]model.OutboxGroup, error) {
 	n := fmtTime(now)
 	rows, err := db.sql.QueryContext(ctx, `SELECT group_key, receiver, route, labels, next_flush_at, last_flush_at, repeat_at FROM notify_groups
 		WHERE (next_flush_at != '' AND next_flush_at <= ?) OR (repeat_at != '' AND repeat_at <= ?)
-		ORDER BY next_flush_at, group_key`, n, n)
+		ORDER BY next_flush_at, group_key LIMIT ?`, n, n, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due groups: %w", err)
 	}
