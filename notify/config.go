@@ -70,11 +70,11 @@ type InhibitRule struct {
 	Target []Matcher `yaml:"-"`
 }
 
-// DefaultInhibitRules: a repeated-narrative alert for a target suppresses the
+// DefaultInhibitRules: a narrative or repeated_narrative alert for a target suppresses the
 // plain spike alert for the same target and window.
 func DefaultInhibitRules() []InhibitRule {
 	t := true
-	r := InhibitRule{SourceMatch: []string{"type=narrative"}, TargetMatch: []string{"type=spike"}, Equal: []string{"target"}, SameWindow: &t}
+	r := InhibitRule{SourceMatch: []string{"type=~narrative|repeated_narrative"}, TargetMatch: []string{"type=spike"}, Equal: []string{"target"}, SameWindow: &t}
 	r.Source, _ = parseMatchers(r.SourceMatch)
 	r.Target, _ = parseMatchers(r.TargetMatch)
 	return []InhibitRule{r}

@@ -254,7 +254,7 @@ func TestInhibition(t *testing.T) {
 	later.WindowStart, later.WindowEnd = t0.Add(2*time.Hour), t0.Add(3*time.Hour)
 	e.submit(t, spikeA, spikeB, later)
 	// same batch: a narrative and the spike it explains
-	narrC := alert("nc", 1, model.StatusFiring, "narrative", "mp-d")
+	narrC := alert("nc", 1, model.StatusFiring, "repeated_narrative", "mp-d")
 	spikeD := alert("sd", 1, model.StatusFiring, "spike", "mp-d")
 	e.submit(t, spikeD, narrC)
 	e.flushAt(t, t0.Add(time.Minute))

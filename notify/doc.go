@@ -131,7 +131,7 @@
 //	    - receiver: director-digest
 //	      match: ["tag=cabinet"]
 //	  inhibit_rules:                    # absent: this rule; []: none
-//	    - source_match: [type=narrative]
+//	    - source_match: ["type=~narrative|repeated_narrative"]
 //	      target_match: [type=spike]
 //	      equal: [target]
 //	      same_window: true
