@@ -579,7 +579,7 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 	}
 	repText := textClip(d.nodes[rep].orig, 280)
 	f.Summary = fmt.Sprintf("%d accounts posted the same narrative to %s within %s: %q",
-		len(authors), d.targetPhrase(f.Targets), textSpan(span), textClip(d.nodes[rep].orig, 120))
+		len(authors), textTargets(d.env, f.Targets), textSpan(span), textClip(d.nodes[rep].orig, 120))
 	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
 	f.Evidence = model.Evidence{
 		Reason:         f.Summary,
@@ -634,9 +634,11 @@ func (d *rnDetector) samples(members []rnMember, textOf map[string]string) []mod
 	return out
 }
 
-func (d *rnDetector) targetPhrase(ids []string) string {
+// textTargets names the targets in a summary: the name of a single target,
+// else how many.
+func textTargets(env Env, ids []string) string {
 	if len(ids) == 1 {
-		if t, ok := d.env.Targets[ids[0]]; ok && t.Name != "" {
+		if t, ok := env.Targets[ids[0]]; ok && t.Name != "" {
 			return t.Name
 		}
 		return ids[0]

@@ -1,0 +1,171 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mpwatch/mpwatch/rules/text"
+)
+
+// Lexicon is a named list of terms that mark a narrative, per language.
+type Lexicon struct {
+	// Name labels the lexicon in alerts ("accusations").
+	Name string `yaml:"name" json:"name"`
+	// Languages maps a language code (en, fr, zh, …) to its terms. Every
+	// language's terms are tried on every reply: replies often lack a
+	// language tag, and campaigns mix languages.
+	Languages map[string]LexiconTerms `yaml:"languages" json:"languages"`
+}
+
+// LexiconTerms are the terms of one language. Phrases and keywords are
+// normalised like replies (case, homoglyphs, Traditional→Simplified), so
+// they are written plainly; French terms also match without accents.
+type LexiconTerms struct {
+	// Phrases match as whole words on the normalised text ("accused of
+	// crimes" does not match "unaccused of crimes"); in Han text, as
+	// substrings.
+	Phrases []string `yaml:"phrases,omitempty" json:"phrases,omitempty"`
+	// Keywords are single words, matched the same way.
+	Keywords []string `yaml:"keywords,omitempty" json:"keywords,omitempty"`
+	// Regexes are RE2 expressions matched against the normalised text
+	// (lowercase, URLs and mentions removed); for French also against the
+	// accent-free form. They are compiled when the rule loads.
+	Regexes []string `yaml:"regexes,omitempty" json:"regexes,omitempty"`
+}
+
+// lexTerm is one compiled term.
+type lexTerm struct {
+	label  string // "lexicon/term" as shown in alerts
+	pat    string // normalised Text form ("" for a regex)
+	folded string // accent-free form, matched against Folded (French)
+	re     *regexp.Regexp
+	useFld bool
+}
+
+type lexMatcher struct {
+	terms []lexTerm
+}
+
+// compileLexicons builds the matcher. report receives every problem with
+// its key path; the matcher is nil when there was one.
+func compileLexicons(lexs []Lexicon, report func(key, format string, args ...any)) *lexMatcher {
+	m := &lexMatcher{}
+	bad := false
+	rep := func(key, format string, args ...any) {
+		bad = true
+		report(key, format, args...)
+	}
+	if len(lexs) == 0 {
+		rep("lexicons", "required: at least one lexicon with terms")
+	}
+	names := map[string]bool{}
+	for i, lx := range lexs {
+		base := fmt.Sprintf("lexicons[%d]", i)
+		if lx.Name == "" {
+			rep(base+".name", "required")
+		} else if names[lx.Name] {
+			rep(base+".name", "lexicon %q listed twice", lx.Name)
+		}
+		names[lx.Name] = true
+		if len(lx.Languages) == 0 {
+			rep(base+".languages", "required: at least one language with phrases, keywords or regexes")
+		}
+		for _, lang := range textSortedKeys(lx.Languages) {
+			terms := lx.Languages[lang]
+			lbase := base + ".languages." + lang
+			fr := strings.HasPrefix(strings.ToLower(lang), "fr")
+			if len(terms.Phrases)+len(terms.Keywords)+len(terms.Regexes) == 0 {
+				rep(lbase, "no phrases, keywords or regexes")
+			}
+			for _, kl := range []struct {
+				kind string
+				list []string
+			}{{"phrases", terms.Phrases}, {"keywords", terms.Keywords}} {
+				kind := kl.kind
+				for j, p := range kl.list {
+					n := text.Normalize(p)
+					if n.Text == "" {
+						rep(fmt.Sprintf("%s.%s[%d]", lbase, kind, j), "%q is empty after normalisation", p)
+						continue
+					}
+					if kind == "keywords" && strings.ContainsRune(n.Text, ' ') {
+						rep(fmt.Sprintf("%s.%s[%d]", lbase, kind, j), "%q has several words: list it under phrases", p)
+						continue
+					}
+					m.terms = append(m.terms, lexTerm{label: lx.Name + "/" + p, pat: n.Text, folded: n.Folded, useFld: fr})
+				}
+			}
+			for j, expr := range terms.Regexes {
+				re, err := regexp.Compile(expr)
+				if err != nil {
+					rep(fmt.Sprintf("%s.regexes[%d]", lbase, j), "invalid regular expression: %v", err)
+					continue
+				}
+				if re.MatchString("") {
+					rep(fmt.Sprintf("%s.regexes[%d]", lbase, j), "%q matches the empty text, so it would match every reply", expr)
+					continue
+				}
+				m.terms = append(m.terms, lexTerm{label: lx.Name + "/" + expr, re: re, useFld: fr})
+			}
+		}
+	}
+	if bad {
+		return nil
+	}
+	return m
+}
+
+// match appends the indices of the terms n contains.
+func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
+	dst = dst[:0]
+	for i, t := range m.terms {
+		var ok bool
+		if t.re != nil {
+			ok = t.re.MatchString(n.Text) || t.useFld && n.Folded != n.Text && t.re.MatchString(n.Folded)
+		} else {
+			ok = containsWord(n.Text, t.pat) || t.useFld && containsWord(n.Folded, t.folded)
+		}
+		if ok {
+			dst = append(dst, uint16(i))
+		}
+	}
+	return dst
+}
+
+// containsWord reports whether pat occurs in s at word boundaries. A
+// boundary is only required next to a letter or digit of a spaced script:
+// Han, kana and Hangul are written without spaces, so there pat is a
+// substring.
+func containsWord(s, pat string) bool {
+	if pat == "" {
+		return false
+	}
+	for off := 0; ; {
+		i := strings.Index(s[off:], pat)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(pat)
+		first, _ := utf8.DecodeRuneInString(pat)
+		last, _ := utf8.DecodeLastRuneInString(pat)
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if (i == 0 || !joins(first, before)) && (end == len(s) || !joins(last, after)) {
+			return true
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		off = i + size
+	}
+}
+
+// joins reports whether a and its neighbour b are parts of one word.
+func joins(a, b rune) bool {
+	w := func(r rune) bool {
+		return (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') && !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+	}
+	return w(a) && w(b)
+}
