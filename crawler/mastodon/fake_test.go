@@ -224,3 +224,26 @@ func TestInvalidUTF8AndUnknownFields(t *testing.T) {
 		t.Errorf("reply = %+v", *got)
 	}
 }
+
+func TestRateLimitIsWaitedOutNotHammered(t *testing.T) {
+	w := newWorld(t, fakeplatform.MastodonOptions{RateLimit: 3})
+	sl := &sleeps{}
+	src := mastodon.New(newClient(t, sl, t0), mastodon.Options{Scheme: "http"})
+	before := w.m.Requests("/")
+	_, err := src.Crawl(context.Background(), request(w.handle, "", t0))
+	if crawler.KindOf(err) != crawler.KindRateLimited {
+		t.Fatalf("err = %v", err)
+	}
+	// The server's window resets at 12:05: every wait is until then.
+	for _, d := range sl.d {
+		if d != 5*time.Minute {
+			t.Errorf("waited %v, want 5m (the X-RateLimit-Reset)", d)
+		}
+	}
+	if len(sl.d) == 0 {
+		t.Error("never waited for the rate limit")
+	}
+	if n := w.m.Requests("/") - before; n > 3+3 {
+		t.Errorf("%d requests against a budget of 3: hammering", n)
+	}
+}
