@@ -110,9 +110,24 @@ type pending struct {
 // The returned error is about storage; the source's own failure is in
 // Outcome.Err and in its stored health.
 func (r *Runner) CrawlAccount(ctx context.Context, target model.Target, acct model.Account) (Outcome, error) {
-	p, err := r.crawl(ctx, target, acct, false)
+	return r.crawlAndSave(ctx, target, acct, false)
+}
+
+// ForceCrawlAccount is CrawlAccount ignoring backoff (an administrator's
+// "crawl now").
+func (r *Runner) ForceCrawlAccount(ctx context.Context, target model.Target, acct model.Account) (Outcome, error) {
+	return r.crawlAndSave(ctx, target, acct, true)
+}
+
+func (r *Runner) crawlAndSave(ctx context.Context, target model.Target, acct model.Account, force bool) (Outcome, error) {
+	p, err := r.crawl(ctx, target, acct, force)
 	if err != nil || p.outcome.Skipped {
 		return p.outcome, err
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the failure is ours, not the source's.
+		p.outcome.Err = ctx.Err()
+		return p.outcome, nil
 	}
 	return r.save(ctx, p, false)
 }
@@ -186,9 +201,19 @@ func (r *Runner) CrawlAll(ctx context.Context, targets []model.Target, force boo
 		}
 	}
 	attempted += len(deferred)
+	if ctx.Err() != nil {
+		// Cancelled (shutdown): the network errors were ours; record nothing.
+		for _, p := range deferred {
+			o := p.outcome
+			o.Err = p.err
+			o.Kind = KindOf(p.err)
+			sum.Outcomes = append(sum.Outcomes, o)
+		}
+		deferred = nil
+	}
 	// Every attempted source failed with a network error: that is one
 	// outage, not hundreds of source failures.
-	sum.NetworkDown = len(deferred) > 0 && len(deferred) == attempted && !anyOK
+	sum.NetworkDown = len(deferred) > 0 && len(deferred) == attempted && !anyOK && ctx.Err() == nil
 	if sum.NetworkDown {
 		sum.NetworkErr = CleanLine(deferred[0].err.Error(), 300)
 		r.opts.Logger.Error("crawl network down", "sources", len(deferred), "error", sum.NetworkErr)

@@ -225,3 +225,19 @@ func TestPanicAndMissingSourceAreRecorded(t *testing.T) {
 		t.Errorf("missing source health = %+v", h)
 	}
 }
+
+func TestCancelledRunRecordsNothing(t *testing.T) {
+	st, src, _, r, ts := setup("@a@x.example", "@b@y.example")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, h := range []string{"@a@x.example", "@b@y.example"} {
+		src.answer[h] = func(crawler.Request) (crawler.Result, error) {
+			cancel()
+			return crawler.Result{}, &crawler.Error{Kind: crawler.KindNetwork, Msg: "crawl cancelled", Err: context.Canceled}
+		}
+	}
+	sum := r.CrawlAll(ctx, ts, false)
+	if sum.NetworkDown || len(st.health) != 0 || st.saves != 0 {
+		t.Errorf("cancelled run: %+v, health = %+v", sum, st.health)
+	}
+}

@@ -247,3 +247,21 @@ func TestRateLimitIsWaitedOutNotHammered(t *testing.T) {
 		t.Errorf("%d requests against a budget of 3: hammering", n)
 	}
 }
+
+func TestNoindexAuthorsSkipped(t *testing.T) {
+	w := newWorld(t, fakeplatform.MastodonOptions{})
+	w.m.AddAccount(fakeplatform.MastodonAccount{Username: "private", Noindex: true})
+	w.m.AddReply(w.first, "private", t0.Add(-10*time.Minute), "<p>do not index me</p>")
+	res, err := mastodon.New(newClient(t, nil, t0), mastodon.Options{Scheme: "http"}).Crawl(context.Background(), request(w.handle, "", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Replies {
+		if r.Text == "do not index me" {
+			t.Error("reply by a noindex author collected")
+		}
+	}
+	if len(res.Replies) != w.replies {
+		t.Errorf("replies = %d, want %d", len(res.Replies), w.replies)
+	}
+}

@@ -18,6 +18,9 @@
 // are never parsed or compared. Servers that refuse unauthenticated reads
 // (GoToSocial, DISALLOW_UNAUTHENTICATED_API_ACCESS) answer 401: the account's
 // token or the instance token is then needed, and the error says so.
+// Replies by authors who set noindex (opted out of indexing) are skipped, as
+// are the watched account's own replies and statuses that are replies
+// (threads continue under the root post and are read there).
 // Unauthenticated context responses are capped by Mastodon at 60
 // descendants; a token raises the cap.
 package mastodon
@@ -112,6 +115,7 @@ type account struct {
 	Bot            bool   `json:"bot"`
 	CreatedAt      string `json:"created_at"`
 	FollowersCount int    `json:"followers_count"`
+	Noindex        bool   `json:"noindex"`
 	FollowingCount int    `json:"following_count"`
 	StatusesCount  int    `json:"statuses_count"`
 }
@@ -173,7 +177,7 @@ func explain(err error, in instance, handle string) error {
 		switch ce.Kind {
 		case crawler.KindAuth:
 			if in.hdr.Get("Authorization") == "" {
-				ce.Msg += fmt.Sprintf("; server requires an access token: set crawler.instances.%s.token or the account's token", in.host)
+				ce.Msg += fmt.Sprintf("; set crawler.instances.%s.token or the account's token", in.host)
 			} else {
 				ce.Msg += fmt.Sprintf("; the access token for %s was refused: check it has read scope and a user", in.host)
 			}
@@ -358,7 +362,9 @@ func (s *Source) thread(ctx context.Context, in instance, req crawler.Request, p
 	}
 	out := make([]model.Reply, 0, len(tc.Descendants))
 	for _, st := range tc.Descendants {
-		if st.ID == "" || st.Account.ID == ownID {
+		// noindex: the author opted out of being indexed; honoured as the
+		// instance terms ask.
+		if st.ID == "" || st.Account.ID == ownID || st.Account.Noindex {
 			continue
 		}
 		r, ok := toReply(st, in.host, req, postID)

@@ -39,6 +39,8 @@ type MastodonAccount struct {
 	Bot         bool
 	// DefaultAvatar leaves the avatar at the server's default image.
 	DefaultAvatar bool
+	// Noindex is the author's opt-out of indexing.
+	Noindex bool
 }
 
 type mAccount struct {
@@ -300,6 +302,7 @@ type accountWire struct {
 	AvatarStatic   string  `json:"avatar_static"`
 	Header         string  `json:"header"`
 	HeaderStatic   string  `json:"header_static"`
+	Noindex        bool    `json:"noindex"`
 	FollowersCount int     `json:"followers_count"`
 	FollowingCount int     `json:"following_count"`
 	StatusesCount  int     `json:"statuses_count"`
@@ -350,7 +353,7 @@ func (m *Mastodon) accountJSON(r *http.Request, a *mAccount) *accountWire {
 		}
 	}
 	w := &accountWire{ID: a.id, Username: a.Username, Acct: a.Username, DisplayName: a.DisplayName,
-		Bot: a.Bot, Discoverable: true, Note: "<p></p>", URL: base + "/@" + a.Username,
+		Bot: a.Bot, Noindex: a.Noindex, Discoverable: true, Note: "<p></p>", URL: base + "/@" + a.Username,
 		Avatar: avatar, AvatarStatic: avatar, Header: base + "/headers/original/missing.png", HeaderStatic: base + "/headers/original/missing.png",
 		FollowersCount: a.Followers, FollowingCount: a.Following, StatusesCount: a.Statuses, Emojis: empty, Fields: empty}
 	if m.opts.GoToSocial {
