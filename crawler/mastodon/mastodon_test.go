@@ -50,9 +50,19 @@ func newClient(t *testing.T, sl *sleeps, now time.Time) *crawler.Client {
 // headers; the capture server's host is rewritten to the test server's, as
 // a real server puts its own configured host in Link.
 func replay(t *testing.T, routes map[string]string) *httptest.Server {
+	srv, _ := replayLog(t, routes)
+	return srv
+}
+
+func replayLog(t *testing.T, routes map[string]string) (*httptest.Server, *[]string) {
 	t.Helper()
 	var srv *httptest.Server
+	var mu sync.Mutex
+	var log []string
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		log = append(log, r.URL.RequestURI())
+		mu.Unlock()
 		name, ok := routes[r.URL.Path]
 		if q := r.URL.Query(); ok && q.Get("max_id") != "" {
 			name = "empty"
@@ -85,7 +95,7 @@ func replay(t *testing.T, routes map[string]string) *httptest.Server {
 		_, _ = w.Write([]byte(strings.ReplaceAll(string(body), "localhost:18080", host)))
 	}))
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, &log
 }
 
 func readHeaders(t *testing.T, path string) (int, http.Header) {
@@ -138,7 +148,7 @@ func request(handle, base string, now time.Time) crawler.Request {
 }
 
 func TestGoToSocialCaptures(t *testing.T) {
-	srv := replay(t, captureRoutes())
+	srv, log := replayLog(t, captureRoutes())
 	host := strings.TrimPrefix(srv.URL, "http://")
 	src := mastodon.New(newClient(t, nil, captureNow), mastodon.Options{Scheme: "http"})
 	res, err := src.Crawl(context.Background(), request("@mp_watched@"+host, "", captureNow))
@@ -181,6 +191,15 @@ func TestGoToSocialCaptures(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
+	}
+	// The captured page was full, so its Link "next" is followed verbatim.
+	next := "/api/v1/accounts/01KJRJF193XV15CDQTD9QM8CSR/statuses?limit=2&max_id=01M8H0T28AJVZW95P8YDVEWJEZ&exclude_replies=false&exclude_reblogs=false&pinned=false&only_media=false&only_public=false"
+	found := false
+	for _, u := range *log {
+		found = found || u == next
+	}
+	if !found {
+		t.Errorf("Link next not followed verbatim; requests: %q", *log)
 	}
 	var cur map[string]any
 	if err := json.Unmarshal([]byte(res.Cursor), &cur); err != nil || cur["acct_id"] != "01KJRJF193XV15CDQTD9QM8CSR" {
