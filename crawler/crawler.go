@@ -85,7 +85,7 @@ func DefaultOptions() Options {
 		Version:          "dev",
 		ProjectURL:       "https://github.com/mpwatch/mpwatch",
 		Timeout:          20 * time.Second,
-		MaxBodyBytes:     8 << 20,
+		MaxBodyBytes:     32 << 20, // a 4096-reply Mastodon context is ~10 MB
 		Parallelism:      2,
 		Delay:            time.Second,
 		RandomDelay:      500 * time.Millisecond,

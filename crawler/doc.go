@@ -18,8 +18,8 @@
 // with 0–20% jitter, capped at interval × BackoffMaxFactor (8) and never
 // shorter than a server's Retry-After (also capped): a failing source is
 // never disabled, at worst it is tried every interval × 8. CrawlAll runs
-// many sources with bounded concurrency; when every attempted source failed
-// with a network error the Summary says NetworkDown, the error is recorded
+// many sources with bounded concurrency; when every attempted source (two
+// or more) failed with a network error the Summary says NetworkDown, the error is recorded
 // once, and no source's failure count moves (the outage is not theirs).
 // A panic inside a source is turned into that source's error.
 //

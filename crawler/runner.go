@@ -212,8 +212,9 @@ func (r *Runner) CrawlAll(ctx context.Context, targets []model.Target, force boo
 		deferred = nil
 	}
 	// Every attempted source failed with a network error: that is one
-	// outage, not hundreds of source failures.
-	sum.NetworkDown = len(deferred) > 0 && len(deferred) == attempted && !anyOK && ctx.Err() == nil
+	// outage, not hundreds of source failures. A lone source cannot tell its
+	// own host's trouble from ours, so it takes at least two.
+	sum.NetworkDown = len(deferred) >= 2 && len(deferred) == attempted && !anyOK && ctx.Err() == nil
 	if sum.NetworkDown {
 		sum.NetworkErr = CleanLine(deferred[0].err.Error(), 300)
 		r.opts.Logger.Error("crawl network down", "sources", len(deferred), "error", sum.NetworkErr)

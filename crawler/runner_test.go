@@ -241,3 +241,14 @@ func TestCancelledRunRecordsNothing(t *testing.T) {
 		t.Errorf("cancelled run: %+v, health = %+v", sum, st.health)
 	}
 }
+
+func TestLoneNetworkFailureIsTheSources(t *testing.T) {
+	st, src, _, r, ts := setup("@a@x.example")
+	src.answer["@a@x.example"] = func(crawler.Request) (crawler.Result, error) {
+		return crawler.Result{}, &crawler.Error{Kind: crawler.KindNetwork, Err: errors.New("no such host")}
+	}
+	sum := r.CrawlAll(context.Background(), ts, false)
+	if sum.NetworkDown || st.health["t-@a@x.example/mastodon:@a@x.example"].ConsecutiveFailures != 1 {
+		t.Errorf("summary = %+v, health = %+v", sum, st.health)
+	}
+}

@@ -8,7 +8,8 @@
 // an attribute instead of the text; "@attr" alone reads the item's own
 // attribute. Time is parsed with TimeLayout (RFC 3339 when empty); a comment
 // whose time cannot be read keeps the crawl time. The Next selector
-// (normally "a.next@href") is followed up to MaxPages pages.
+// (normally "a.next@href") is followed up to MaxPages pages, on the same
+// host only.
 //
 // Comments are identified by ID when given, otherwise by a hash of author,
 // time and text; the stored reply id is "<host><path>#<id>" so two sites'
@@ -134,7 +135,9 @@ func (s *Source) Crawl(ctx context.Context, req crawler.Request) (crawler.Result
 		pageURL = ""
 		if sel.Next != "" {
 			if next := pick(doc.Selection, sel.Next); next != "" {
-				if u, err := base.Parse(next); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+				// Only pages of the same site: a page must not send the
+				// crawler elsewhere.
+				if u, err := base.Parse(next); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host == base.Host {
 					u.Fragment = ""
 					pageURL = u.String()
 				}

@@ -202,3 +202,18 @@ func TestFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestNextLinkStaysOnSite(t *testing.T) {
+	other := fakeplatform.NewWeb()
+	defer other.Close()
+	other.Set("/elsewhere", "text/html", fakeplatform.CommentsPage("Other", comments(2), ""))
+	web := fakeplatform.NewWeb()
+	defer web.Close()
+	web.Set("/article", "text/html", fakeplatform.CommentsPage("Article", comments(1), other.URL()+"/elsewhere"))
+	sel := fakeplatform.CommentSelectors
+	req := crawler.Request{Now: now, Account: model.Account{Platform: model.HTML, URL: web.URL() + "/article", HTML: &sel}}
+	res, err := html.New(newClient(t, nil), html.Options{}).Crawl(context.Background(), req)
+	if err != nil || len(res.Replies) != 1 || other.Requests("/elsewhere") != 0 {
+		t.Fatalf("followed a next link off the site: %d replies, %d requests, %v", len(res.Replies), other.Requests("/elsewhere"), err)
+	}
+}
