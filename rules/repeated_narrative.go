@@ -184,17 +184,18 @@ type rnDetector struct {
 	uf      *text.UnionFind
 
 	// scratch
-	set  []uint32
-	sig  []uint32
-	keys []uint32
-	cand []int32
+	set    []uint32
+	set16  []uint16
+	counts []int32
+	sig    []uint32
+	keys   []uint32
+	cand   []int32
 }
 
 type rnNode struct {
 	hash     uint64
-	folded   string   // for rebuilding shingles from saved state
-	orig     string   // first poster's original text, for evidence
-	shingles []uint32 // sorted set
+	orig     string   // first poster's original text, for evidence and restore
+	shingles []uint16 // sorted set, folded to 16 bits (text.Compact16)
 	members  []rnMember
 	edges    []rnEdge
 	// cid is the id of the firing cluster this node belonged to at the last
@@ -252,7 +253,17 @@ func (d *rnDetector) Observe(it *Item) {
 			}
 		}
 	}
-	d.add(norm.Text, norm.Folded, r.Text, d.member(r))
+	d.add(norm, r.Text, d.member(r))
+}
+
+// normOf is what Observe compares for a reply text, for restoring state.
+func (d *rnDetector) normOf(orig string) text.Normalized {
+	if !d.spec.KeepQuoted {
+		if own, quoted := ownWords(orig); quoted {
+			return text.Normalize(own)
+		}
+	}
+	return text.Normalize(orig)
 }
 
 // ownWords removes retweeted and quoted text: a leading "RT @user: …" is
@@ -306,19 +317,27 @@ func (d *rnDetector) member(r *model.Reply) rnMember {
 	}
 }
 
-func (d *rnDetector) add(normText, folded, orig string, m rnMember) {
-	h := xxhash.Sum64String(normText)
+func (d *rnDetector) add(norm text.Normalized, orig string, m rnMember) {
+	h := xxhash.Sum64String(norm.Text)
 	if slot, ok := d.exact[h]; ok {
 		n := d.nodes[slot]
 		n.members = append(n.members, m)
 		return
 	}
-	n := &rnNode{hash: h, folded: folded, orig: orig, members: []rnMember{m}}
+	d.insert(&rnNode{hash: h, orig: orig, members: []rnMember{m}}, norm.Folded)
+}
+
+// insert indexes a new node for the text whose accent-free form is folded.
+func (d *rnDetector) insert(n *rnNode, folded string) {
 	d.set = text.AppendShingles(d.set, folded)
-	n.shingles = slices.Clip(append([]uint32(nil), d.set...))
+	d.set16 = text.Compact16(d.set, d.set16)
+	n.shingles = append([]uint16(nil), d.set16...)
 	slot := d.alloc(n)
-	d.index(slot)
-	d.exact[h] = slot
+	d.sig = d.mh.Signature(d.set, d.sig)
+	d.keys = d.lsh.BandKeys(d.sig, d.keys)
+	d.link(slot, d.keys)
+	d.lsh.Add(slot, d.keys)
+	d.exact[n.hash] = slot
 }
 
 func (d *rnDetector) alloc(n *rnNode) int32 {
@@ -335,17 +354,9 @@ func (d *rnDetector) alloc(n *rnNode) int32 {
 	return slot
 }
 
-// index adds the node to the LSH index and links it to the near-copies it
-// joins: an edge is kept only when it merges two components, so edges stay
-// fewer than nodes however dense a cluster is.
-func (d *rnDetector) index(slot int32) {
-	n := d.nodes[slot]
-	d.sig = d.mh.Signature(n.shingles, d.sig)
-	d.keys = d.lsh.BandKeys(d.sig, d.keys)
-	d.link(slot, d.keys)
-	d.lsh.Add(slot, d.keys)
-}
-
+// link joins a node to the near-copies among its LSH candidates: an edge is
+// kept only when it merges two components, so edges stay fewer than nodes
+// however dense a cluster is.
 func (d *rnDetector) link(slot int32, keys []uint32) {
 	n := d.nodes[slot]
 	d.cand = d.lsh.Candidates(keys, d.cand)
@@ -429,24 +440,34 @@ func (d *rnDetector) rebuild() {
 
 func (d *rnDetector) Evaluate(now time.Time) []Finding {
 	d.evict(now.Add(-d.spec.Window.D()).UnixNano())
+	// Count replies per component first: most components are one organic
+	// reply, and only the few large enough are worth grouping.
+	if cap(d.counts) < len(d.nodes) {
+		d.counts = make([]int32, len(d.nodes))
+	}
+	counts := d.counts[:len(d.nodes)]
+	clear(counts)
+	for slot, n := range d.nodes {
+		if n != nil {
+			counts[d.uf.Find(int32(slot))] += int32(len(n.members))
+		}
+	}
 	comps := map[int32][]int32{}
 	for slot, n := range d.nodes {
 		if n == nil {
 			continue
 		}
 		root := d.uf.Find(int32(slot))
+		if int(counts[root]) < d.spec.MinAccounts {
+			if n.cid != "" {
+				n.cid, n.cidAt = "", 0
+			}
+			continue
+		}
 		comps[root] = append(comps[root], int32(slot))
 	}
 	var out []Finding
 	for _, slots := range comps {
-		members := 0
-		for _, s := range slots {
-			members += len(d.nodes[s].members)
-		}
-		if members < d.spec.MinAccounts {
-			d.setCID(slots, "", 0)
-			continue
-		}
 		f, ok := d.finding(slots, now)
 		if !ok {
 			d.setCID(slots, "", 0)
@@ -695,9 +716,9 @@ func textSortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// rnState is the saved window: texts and replies, not signatures, so a
-// restart rebuilds the index (and may change the banding) without losing
-// open clusters or their ids.
+// rnState is the saved window: original texts and replies, not shingles or
+// signatures, so a restart normalises and indexes again (and may change the
+// banding) without losing open clusters or their ids.
 type rnState struct {
 	Version int             `json:"version"`
 	Authors []rnStateAuthor `json:"authors"`
@@ -710,9 +731,7 @@ type rnStateAuthor struct {
 }
 
 type rnStateNode struct {
-	Hash    string          `json:"hash"`   // of the normalised text: the exact-copy key
-	Folded  string          `json:"folded"` // shingled
-	Orig    string          `json:"orig"`
+	Orig    string          `json:"orig"` // normalised again on restore
 	CID     string          `json:"cid,omitempty"`
 	CIDAt   int64           `json:"cid_at,omitempty"`
 	Members []rnStateMember `json:"members"`
@@ -734,7 +753,7 @@ func (d *rnDetector) MarshalState() ([]byte, error) {
 		if n == nil {
 			continue
 		}
-		sn := rnStateNode{Folded: n.folded, Orig: n.orig, CID: n.cid, CIDAt: n.cidAt}
+		sn := rnStateNode{Orig: n.orig, CID: n.cid, CIDAt: n.cidAt}
 		for _, m := range n.members {
 			i, ok := aidx[m.author]
 			if !ok {
@@ -744,7 +763,6 @@ func (d *rnDetector) MarshalState() ([]byte, error) {
 			}
 			sn.Members = append(sn.Members, rnStateMember{Key: m.key, URL: m.url, Target: m.target, Platform: m.platform, Author: i, At: m.at})
 		}
-		sn.Hash = fmt.Sprintf("%016x", n.hash)
 		st.Nodes = append(st.Nodes, sn)
 	}
 	b, err := json.Marshal(st)
@@ -770,11 +788,8 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 		d.authors[a.ID] = authors[i]
 	}
 	for _, sn := range st.Nodes {
-		var h uint64
-		if _, err := fmt.Sscanf(sn.Hash, "%016x", &h); err != nil {
-			return fmt.Errorf("unmarshal repeated_narrative state: bad text hash %q: %w", sn.Hash, err)
-		}
-		n := &rnNode{hash: h, folded: sn.Folded, orig: sn.Orig, cid: sn.CID, cidAt: sn.CIDAt}
+		norm := d.normOf(sn.Orig)
+		n := &rnNode{hash: xxhash.Sum64String(norm.Text), orig: sn.Orig, cid: sn.CID, cidAt: sn.CIDAt}
 		for _, sm := range sn.Members {
 			if sm.Author < 0 || sm.Author >= len(authors) {
 				return fmt.Errorf("unmarshal repeated_narrative state: member %s names author %d of %d", sm.Key, sm.Author, len(authors))
@@ -786,10 +801,12 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 		if len(n.members) == 0 {
 			continue
 		}
-		n.shingles = text.Shingles(n.folded)
-		slot := d.alloc(n)
-		d.index(slot)
-		d.exact[h] = slot
+		if slot, dup := d.exact[n.hash]; dup {
+			// Saved by a normaliser that told the texts apart.
+			d.nodes[slot].members = append(d.nodes[slot].members, n.members...)
+			continue
+		}
+		d.insert(n, norm.Folded)
 	}
 	return nil
 }

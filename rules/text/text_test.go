@@ -227,6 +227,29 @@ func TestShingles(t *testing.T) {
 	}
 }
 
+func TestCompact16(t *testing.T) {
+	a, b := shingleOf(narrativeEN), shingleOf(hostileEN[7].text)
+	a16, b16 := Compact16(a, nil), Compact16(b, nil)
+	if d := math.Abs(Jaccard(a, b) - Jaccard(a16, b16)); d > 0.01 {
+		t.Errorf("16-bit Jaccard off by %.3f", d)
+	}
+	for i := 1; i < len(a16); i++ {
+		if a16[i] <= a16[i-1] {
+			t.Fatal("not a sorted set")
+		}
+	}
+	// Unrelated real replies stay unrelated.
+	texts := readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")
+	worst := 0.0
+	for i := 0; i+1 < len(texts); i++ {
+		x, y := shingleOf(texts[i]), shingleOf(texts[i+1])
+		worst = max(worst, math.Abs(Jaccard(x, y)-Jaccard(Compact16(x, nil), Compact16(y, nil))))
+	}
+	if worst > 0.02 {
+		t.Errorf("16-bit Jaccard off by up to %.3f on real replies", worst)
+	}
+}
+
 func TestJaccard(t *testing.T) {
 	tests := []struct {
 		a, b []uint32
