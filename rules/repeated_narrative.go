@@ -329,7 +329,7 @@ func (d *rnDetector) add(norm text.Normalized, orig string, m rnMember) {
 
 // insert indexes a new node for the text whose accent-free form is folded.
 func (d *rnDetector) insert(n *rnNode, folded string) {
-	d.set = text.AppendShingles(d.set, folded)
+	d.set = text.AppendShingleHashes(d.set, folded)
 	d.set16 = text.Compact16(d.set, d.set16)
 	n.shingles = append([]uint16(nil), d.set16...)
 	slot := d.alloc(n)

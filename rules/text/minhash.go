@@ -44,8 +44,9 @@ func (m *MinHasher) probe(i int, t uint64) uint64 {
 // K is the signature length.
 func (m *MinHasher) K() int { return m.k }
 
-// Signature appends the signature of a shingle set to dst[:0]. An empty set
-// has an all-zero signature.
+// Signature appends the signature of a shingle set to dst[:0]. The set need
+// not be sorted and may repeat elements. An empty set has an all-zero
+// signature.
 func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 	k := m.k
 	if cap(dst) < k {

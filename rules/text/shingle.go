@@ -23,6 +23,15 @@ func Shingles(s string) []uint32 { return AppendShingles(nil, s) }
 // AppendShingles appends the shingle set of s to dst[:0] and returns it,
 // reusing dst's storage.
 func AppendShingles(dst []uint32, s string) []uint32 {
+	dst = AppendShingleHashes(dst, s)
+	slices.Sort(dst)
+	return slices.Compact(dst)
+}
+
+// AppendShingleHashes appends the shingle hashes of s to dst[:0] in text
+// order, repeats included: enough for MinHash and Compact16, which do not
+// need a sorted set, and it saves a sort.
+func AppendShingleHashes(dst []uint32, s string) []uint32 {
 	dst = dst[:0]
 	var (
 		win     [latinGram]rune // last runes of the spaced stream
@@ -86,8 +95,7 @@ func AppendShingles(dst []uint32, s string) []uint32 {
 		copy(g[latinGram-nwin:], win[latinGram-nwin:])
 		dst = append(dst, hashRunes(g[0], g[1], g[2], g[3], 3))
 	}
-	slices.Sort(dst)
-	return slices.Compact(dst)
+	return dst
 }
 
 func isWordRune(r rune) bool {

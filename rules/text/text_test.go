@@ -303,6 +303,10 @@ func TestMinHashEstimatesJaccard(t *testing.T) {
 	if s1, s2 := m.Signature(a, nil), m.Signature(append([]uint32(nil), a...), nil); !equal(s1, s2) {
 		t.Error("same set, different signatures")
 	}
+	raw := AppendShingleHashes(nil, Normalize(narrativeEN+" "+narrativeEN).Folded)
+	if !equal(m.Signature(raw, nil), m.Signature(shingleOf(narrativeEN+" "+narrativeEN), nil)) {
+		t.Error("unsorted hashes with repeats give another signature than the set")
+	}
 	for _, v := range m.Signature(nil, nil) {
 		if v != 0 {
 			t.Fatal("empty set signature not zero")
