@@ -191,19 +191,15 @@ func benchRules(b *testing.B, total int) {
 		events := map[string]int{}
 		var times []time.Time
 		evals := 0
-		for {
+		next := func() ([]model.Reply, time.Time, bool) {
 			batch, clock, ok := g.step(step)
-			if !ok {
-				break
-			}
+			batch = slices.Clone(batch) // the generator reuses its buffer
 			for _, r := range batch {
 				times = append(times, r.CreatedAt)
 			}
-			e.Ingest(batch...)
-			as, err := e.Evaluate(ctx, clock)
-			if err != nil {
-				b.Fatal(err)
-			}
+			return batch, clock, ok
+		}
+		err = RunPipeline(ctx, e, next, func(_ time.Time, _ int, as []model.Alert) error {
 			for _, a := range as {
 				events[a.Rule+"/"+string(a.Status)]++
 			}
@@ -212,6 +208,10 @@ func benchRules(b *testing.B, total int) {
 				runtime.ReadMemStats(&ms)
 				peak = max(peak, ms.HeapInuse)
 			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 		fullDur := time.Since(fullStart)
 		runtime.GC()

@@ -596,17 +596,18 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 	return out
 }
 
-// gcEvery is how often (in data time) expired state is swept. Readers
-// check times themselves, so a sweep only bounds memory, and sweeping hourly
-// keeps the cost per evaluation flat however much state there is.
-const gcEvery = time.Hour
+// gcEvery is how often (in data time) expired state is swept: a sixth of
+// the co-reply window, at least an hour. Readers check times themselves, so
+// a sweep only bounds memory (to 7/6 of the window) and its cost is spread
+// over many evaluations however much state there is.
+func (d *coordDet) gcEvery() time.Duration { return max(time.Hour, d.spec.CoReply.Window.D()/6) }
 
 // gc forgets what fell out of every window.
 func (d *coordDet) gc(now time.Time) {
 	c := d.spec.CoReply
 	cut := now.Add(-c.Window.D()).UnixNano()
 	tw := int64(c.TimeWindow.D())
-	if now.UnixNano()-d.st.LastGC < int64(gcEvery) {
+	if now.UnixNano()-d.st.LastGC < int64(d.gcEvery()) {
 		return
 	}
 	d.st.LastGC = now.UnixNano()

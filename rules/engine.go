@@ -245,11 +245,46 @@ func (e *Engine) Ingest(replies ...model.Reply) {
 	e.ingestLocked(items)
 }
 
+// IngestNormalized pushes items whose Norm the caller has already computed
+// (a pipeline normalising on another goroutine); an item with an empty Norm
+// and non-empty text is normalised here. Seq is assigned when zero.
+func (e *Engine) IngestNormalized(items []Item) {
+	if len(items) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range items {
+		if items[i].Seq == 0 {
+			e.localSeq++
+			items[i].Seq = e.localSeq
+		}
+	}
+	e.observeLocked(items, false)
+}
+
+// NormalizeBatch normalises replies into items on the engine's worker pool,
+// without touching any detector, so it can run ahead of Ingest.
+func (e *Engine) NormalizeBatch(replies []model.Reply) []Item {
+	items := make([]Item, len(replies))
+	e.parallel(len(items), func(i int) {
+		items[i].Reply = replies[i]
+		items[i].Norm = e.norm(replies[i].Text)
+	})
+	return items
+}
+
 // ObserveReply pushes one reply.
 func (e *Engine) ObserveReply(r model.Reply) { e.Ingest(r) }
 
-func (e *Engine) ingestLocked(items []Item) {
-	e.parallel(len(items), func(i int) { items[i].Norm = e.norm(items[i].Reply.Text) })
+func (e *Engine) ingestLocked(items []Item) { e.observeLocked(items, true) }
+
+func (e *Engine) observeLocked(items []Item, normalize bool) {
+	e.parallel(len(items), func(i int) {
+		if normalize || (items[i].Norm.Text == "" && items[i].Reply.Text != "") {
+			items[i].Norm = e.norm(items[i].Reply.Text)
+		}
+	})
 	ptrs := make([]*Item, len(items))
 	for i := range items {
 		ptrs[i] = &items[i]

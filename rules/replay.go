@@ -190,32 +190,76 @@ func ReplayReplies(ctx context.Context, rules []Rule, replies []model.Reply, opt
 	for i < len(replies) && replies[i].CreatedAt.Before(start) {
 		i++ // before the window: not part of this replay
 	}
-	for clock := start.Add(step); !clock.After(end); clock = clock.Add(step) {
-		if err := ctx.Err(); err != nil {
-			return st, err
+	clock := start
+	next := func() ([]model.Reply, time.Time, bool) {
+		clock = clock.Add(step)
+		if clock.After(end) {
+			return nil, clock, false
 		}
 		j := i
 		for j < len(replies) && !replies[j].CreatedAt.After(clock) {
 			j++
 		}
-		if j > i {
-			eng.Ingest(replies[i:j]...)
-			st.Replies += j - i
-			i = j
-		}
-		events, err := eng.Evaluate(ctx, clock)
-		if err != nil {
-			return st, fmt.Errorf("evaluate at %s: %w", clock.Format(time.RFC3339), err)
-		}
+		batch := replies[i:j]
+		i = j
+		return batch, clock, true
+	}
+	err = RunPipeline(ctx, eng, next, func(at time.Time, n int, events []model.Alert) error {
 		st.Steps++
+		st.Replies += n
 		for _, a := range events {
 			st.Events++
 			if err := emit(a); err != nil {
-				return st, err
+				return err
 			}
 		}
+		return nil
+	})
+	return st, err
+}
+
+// RunPipeline feeds an engine from next (each call returns the replies up to
+// a virtual time, that time, and false at the end) and evaluates at each
+// time, calling done with the events. Normalisation of the next batch runs on
+// its own goroutine while the detectors work on the current one, so both
+// cores are busy.
+func RunPipeline(ctx context.Context, eng *Engine, next func() ([]model.Reply, time.Time, bool),
+	done func(at time.Time, replies int, events []model.Alert) error) error {
+	type batch struct {
+		items []Item
+		at    time.Time
 	}
-	return st, nil
+	ch := make(chan batch, 2)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(ch)
+		for {
+			rs, at, ok := next()
+			if !ok {
+				return
+			}
+			select {
+			case ch <- batch{eng.NormalizeBatch(rs), at}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for b := range ch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		eng.IngestNormalized(b.items)
+		events, err := eng.Evaluate(ctx, b.at)
+		if err != nil {
+			return fmt.Errorf("evaluate at %s: %w", b.at.Format(time.RFC3339), err)
+		}
+		if err := done(b.at, len(b.items), events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AlertLine is the JSON form of an alert event in `monitor replay --format
