@@ -3,11 +3,14 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mpwatch/mpwatch/internal/yamlx"
 	"github.com/mpwatch/mpwatch/rules/text"
+	"go.yaml.in/yaml/v3"
 )
 
 // Lexicon is a named list of terms that mark a narrative, per language.
@@ -32,13 +35,45 @@ type LexiconTerms struct {
 	Keywords []string `yaml:"keywords,omitempty" json:"keywords,omitempty"`
 	// Regexes are RE2 expressions matched against the normalised text
 	// (lowercase, URLs and mentions removed); for French also against the
-	// accent-free form. They are compiled when the rule loads.
-	Regexes []string `yaml:"regexes,omitempty" json:"regexes,omitempty"`
+	// accent-free form. They are compiled when the rule loads. Each is a
+	// string, or {name, pattern} to show a readable name in alerts.
+	Regexes []LexRegex `yaml:"regexes,omitempty" json:"regexes,omitempty"`
+}
+
+// LexRegex is one regular expression of a lexicon, with the name alerts
+// show for it (the pattern itself when unnamed).
+type LexRegex struct {
+	Name    string `yaml:"name,omitempty" json:"name,omitempty"`
+	Pattern string `yaml:"pattern" json:"pattern"`
+}
+
+// UnmarshalYAML accepts a plain pattern string or a {name, pattern} map.
+func (r *LexRegex) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		r.Pattern = n.Value
+		return nil
+	}
+	type plain LexRegex
+	var p plain
+	if n.Kind != yaml.MappingNode {
+		return yamlx.Fail(n, "expected a regular expression or {name, pattern}")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k != "name" && k != "pattern" {
+			return yamlx.Fail(n.Content[i], "unknown key %q (a regex entry has name and pattern)", k)
+		}
+	}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*r = LexRegex(p)
+	return nil
 }
 
 // lexTerm is one compiled term.
 type lexTerm struct {
 	label  string // "lexicon/term" as shown in alerts
+	id     uint16 // index of label in lexMatcher.labels
 	pat    string // normalised Text form ("" for a regex)
 	folded string // accent-free form, matched against Folded (French)
 	re     *regexp.Regexp
@@ -46,7 +81,21 @@ type lexTerm struct {
 }
 
 type lexMatcher struct {
-	terms []lexTerm
+	terms  []lexTerm
+	labels []string // distinct labels: terms with one name count once
+}
+
+func (m *lexMatcher) add(t lexTerm) {
+	t.id = uint16(len(m.labels))
+	for i, l := range m.labels {
+		if l == t.label {
+			t.id = uint16(i)
+		}
+	}
+	if int(t.id) == len(m.labels) {
+		m.labels = append(m.labels, t.label)
+	}
+	m.terms = append(m.terms, t)
 }
 
 // compileLexicons builds the matcher. report receives every problem with
@@ -95,10 +144,15 @@ func compileLexicons(lexs []Lexicon, report func(key, format string, args ...any
 						rep(fmt.Sprintf("%s.%s[%d]", lbase, kind, j), "%q has several words: list it under phrases", p)
 						continue
 					}
-					m.terms = append(m.terms, lexTerm{label: lx.Name + "/" + p, pat: n.Text, folded: n.Folded, useFld: fr})
+					m.add(lexTerm{label: lx.Name + "/" + p, pat: n.Text, folded: n.Folded, useFld: fr})
 				}
 			}
-			for j, expr := range terms.Regexes {
+			for j, rx := range terms.Regexes {
+				expr := rx.Pattern
+				if expr == "" {
+					rep(fmt.Sprintf("%s.regexes[%d]", lbase, j), "empty pattern")
+					continue
+				}
 				re, err := regexp.Compile(expr)
 				if err != nil {
 					rep(fmt.Sprintf("%s.regexes[%d]", lbase, j), "invalid regular expression: %v", err)
@@ -108,7 +162,11 @@ func compileLexicons(lexs []Lexicon, report func(key, format string, args ...any
 					rep(fmt.Sprintf("%s.regexes[%d]", lbase, j), "%q matches the empty text, so it would match every reply", expr)
 					continue
 				}
-				m.terms = append(m.terms, lexTerm{label: lx.Name + "/" + expr, re: re, useFld: fr})
+				name := rx.Name
+				if name == "" {
+					name = expr
+				}
+				m.add(lexTerm{label: lx.Name + "/" + name, re: re, useFld: fr})
 			}
 		}
 	}
@@ -118,10 +176,13 @@ func compileLexicons(lexs []Lexicon, report func(key, format string, args ...any
 	return m
 }
 
-// match appends the indices of the terms n contains.
+// match appends the label ids of the terms n contains, each once.
 func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
 	dst = dst[:0]
-	for i, t := range m.terms {
+	for _, t := range m.terms {
+		if slices.Contains(dst, t.id) {
+			continue
+		}
 		var ok bool
 		if t.re != nil {
 			ok = t.re.MatchString(n.Text) || t.useFld && n.Folded != n.Text && t.re.MatchString(n.Folded)
@@ -129,7 +190,7 @@ func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
 			ok = containsWord(n.Text, t.pat) || t.useFld && containsWord(n.Folded, t.folded)
 		}
 		if ok {
-			dst = append(dst, uint16(i))
+			dst = append(dst, t.id)
 		}
 	}
 	return dst

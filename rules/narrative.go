@@ -3,7 +3,6 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,11 +140,8 @@ func (d *lexDetector) Observe(it *Item) {
 	}
 	h := lexHit{Key: r.Key(), URL: r.URL, Target: r.Target, Platform: r.Platform, Author: r.Author,
 		Text: textClip(r.Text, 280), At: r.CreatedAt.UnixNano()}
-	for _, i := range d.scratch {
-		// The same word listed under two languages counts once.
-		if l := d.m.terms[i].label; !slices.Contains(h.Terms, l) {
-			h.Terms = append(h.Terms, l)
-		}
+	for _, id := range d.scratch {
+		h.Terms = append(h.Terms, d.m.labels[id])
 	}
 	g.Hits = append(g.Hits, h)
 }
@@ -296,7 +292,7 @@ func (d *lexDetector) finding(key string, g *lexGroup, total int, now time.Time)
 	}
 	who := textTargets(d.env, f.Targets)
 	f.Summary = fmt.Sprintf("%d replies from %d accounts to %s used the %s lexicon within %s (%.1f%% of %d replies): %s",
-		count, len(authors), who, strings.Join(textSortedKeys(lexNames), ", "), textSpan(d.spec.Window.D()),
+		count, len(authors), who, strings.Join(textSortedKeys(lexNames), ", "), textSpan(time.Duration(hits[len(hits)-1].At-hits[0].At)),
 		100*share, total, strings.Join(top, ", "))
 	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
 	f.Evidence = model.Evidence{

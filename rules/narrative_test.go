@@ -56,9 +56,10 @@ func TestLexiconMatching(t *testing.T) {
 		{"What a ѕсаndаl!!! 🔥", []string{"accusations/scandal"}}, // homoglyphs, emoji
 		{"scandalous behaviour but nothing more", nil},           // whole words only
 		{"incorrupt and incorruptible", nil},                     // whole words only
-		{"He was ACCUSED OF CRIMES by a critic", []string{"accusations/accused of crimes"}},
-		{"Le député accuse de crimes graves, quel scandale", []string{"accusations/accusé de crimes", "accusations/scandale"}}, // accents stripped
-		{"Le député est accusé de crimes", []string{"accusations/accusé de crimes"}},
+		{"He was ACCUSED OF CRIMES by a critic", []string{"accusations/accused … of crimes"}},
+		{"A critic accused Jane Doe of serious crimes", []string{"accusations/accused … of crimes"}},
+		{"Le député accuse de crimes graves, quel scandale", []string{"accusations/accused … of crimes", "accusations/scandale"}}, // accents stripped
+		{"Un critique a accusé le député de crimes", []string{"accusations/accused … of crimes"}},
 		{"<p>C&#39;est un <b>traître</b></p>", []string{"accusations/traître"}},
 		{"這位議員的醜聞曝光了", []string{"accusations/丑闻"}}, // Traditional folded
 		{"这位议员被指控犯罪", []string{"accusations/被指控", "accusations/犯罪"}},
@@ -67,8 +68,8 @@ func TestLexiconMatching(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, i := range m.match(text.Normalize(tt.reply), nil) {
-			got = append(got, m.terms[i].label)
+		for _, id := range m.match(text.Normalize(tt.reply), nil) {
+			got = append(got, m.labels[id])
 		}
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("%q matched %q, want %q", tt.reply, got, tt.want)
@@ -163,7 +164,7 @@ func TestNarrativeFires(t *testing.T) {
 	if f.Metrics["term:accusations/scandal"] != 3 || f.Metrics["term:accusations/corruption"] != 2 || f.Metrics["term:accusations/丑闻"] != 2 || f.Metrics["replies_total"] != 162 {
 		t.Errorf("metrics %v", f.Metrics)
 	}
-	want := `12 replies from 12 accounts to Jane Doe used the accusations lexicon within 3d (7.4% of 162 replies): "accused of crimes" ×3, "scandal" ×3, "scandale" ×3, and 9 more`
+	want := `12 replies from 12 accounts to Jane Doe used the accusations lexicon within 2h (7.4% of 162 replies): "accused … of crimes" ×5, "scandal" ×3, "scandale" ×3, and 8 more`
 	if f.Summary != want {
 		t.Errorf("summary\n got %s\nwant %s", f.Summary, want)
 	}
@@ -291,6 +292,17 @@ func TestNarrativeValidate(t *testing.T) {
             keywords: ["two words"]
             regexes: ['a*']
 `, []string{`keywords[0]: "two words" has several words`, `regexes[0]: "a*" matches the empty text`}},
+		{"regex entry with a typo", `rules:
+  - name: bad5
+    type: narrative
+    min_count: 3
+    lexicons:
+      - name: x
+        languages:
+          en:
+            regexes:
+              - {name: a, patern: b}
+`, []string{`unknown key "patern"`}},
 		{"no lexicons", `rules:
   - name: bad4
     type: narrative
