@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/mpwatch/mpwatch/internal/yamlx"
@@ -599,7 +600,7 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 		f.Severity = e.Severity
 	}
 	repText := textClip(d.nodes[rep].orig, 280)
-	f.Summary = fmt.Sprintf("%d accounts posted the same narrative to %s within %s: %q",
+	f.Summary = fmt.Sprintf("%d accounts posted the same narrative to %s within %s: \"%s\"",
 		len(authors), textTargets(d.env, f.Targets), textSpan(span), textClip(d.nodes[rep].orig, 120))
 	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
 	f.Evidence = model.Evidence{
@@ -680,20 +681,39 @@ func textSpan(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d.Hours()/24+0.5))
 }
 
-// textClip shortens s to at most n runes, marking the cut with an ellipsis.
+// textClip prepares a reply's original text for display: invisible
+// characters (zero-width, bidi controls, variation selectors, tags) are
+// dropped, since they only hide copies from byte comparison and break some
+// renderers, whitespace is collapsed, and the result is cut to at most n
+// runes with an ellipsis. Homoglyphs and emoji stay: they are the text as
+// posted. Escaping for each sink is the sink's job.
 func textClip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	k := 0
-	for i := range s {
-		if k == n-1 {
-			return s[:i] + "…"
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	runes := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cf, r), r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF:
+			continue
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			space = b.Len() > 0
+			continue
 		}
-		k++
+		if runes >= n-1 {
+			// One more rune would need the ellipsis's place.
+			b.WriteString("…")
+			return b.String()
+		}
+		if space {
+			b.WriteByte(' ')
+			runes++
+			space = false
+		}
+		b.WriteRune(r)
+		runes++
 	}
-	return s
+	return b.String()
 }
 
 func textRound(x float64, digits int) float64 {

@@ -632,3 +632,23 @@ func BenchmarkRepeatedNarrative(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "replies/s")
 	b.ReportMetric(retained, "B/reply")
 }
+
+func TestTextClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain text", 280, "plain text"},
+		{"a\u200bc\u200dc\ufeff  d\n\te\u202e", 280, "acc d e"},
+		{"Тhе МP 🔥\uFE0F", 280, "Тhе МP 🔥"}, // homoglyphs and emoji stay
+		{"abcdefghij", 5, "abcd…"},
+		{"这是一个很长的句子", 4, "这是一…"},
+		{"", 5, ""},
+	}
+	for _, tt := range tests {
+		if got := textClip(tt.in, tt.n); got != tt.want {
+			t.Errorf("textClip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
