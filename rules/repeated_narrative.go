@@ -45,6 +45,12 @@ type RepeatedNarrativeSpec struct {
 	// four-character idioms, 12 characters, is a stock phrase that real
 	// Weibo users repeat to each other). Mixed texts count proportionally.
 	MinHanChars int `yaml:"min_han_chars" json:"min_han_chars"`
+	// MinNewAccountShare, when above 0, also requires that share of the
+	// cluster's accounts (whose creation date is known) to be new, per
+	// signals.new_account_days (detection.md's narrative
+	// min_new_account_share 0.5). Off by default: hijacked old accounts
+	// post campaigns too, and most sources do not give account ages.
+	MinNewAccountShare float64 `yaml:"min_new_account_share" json:"min_new_account_share"`
 	// KeepQuoted compares retweet-style copies whole. By default (false)
 	// only the replier's own words count: a manual retweet ("RT @user: …")
 	// or quote ("“@user: …” my comment") carries someone else's words, and
@@ -114,6 +120,9 @@ func (s *RepeatedNarrativeSpec) Validate(report func(key, format string, args ..
 	}
 	if s.MinTargets < 1 {
 		report("min_targets", "must be at least 1, got %d", s.MinTargets)
+	}
+	if s.MinNewAccountShare < 0 || s.MinNewAccountShare > 1 {
+		report("min_new_account_share", "must be between 0 and 1, got %g", s.MinNewAccountShare)
 	}
 	if s.MinChars < 1 {
 		report("min_chars", "must be at least 1, got %d", s.MinChars)
@@ -504,6 +513,24 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 	if len(authors) < d.spec.MinAccounts || len(targets) < d.spec.MinTargets {
 		return Finding{}, false
 	}
+	handles := map[string]bool{}
+	var profiles []model.Author
+	for a := range authors {
+		h := a.a.Handle
+		if h == "" {
+			h = a.id
+		}
+		handles[h] = true
+		profiles = append(profiles, a.a)
+	}
+	times := make([]time.Time, 0, len(members))
+	for _, m := range members {
+		times = append(times, time.Unix(0, m.at))
+	}
+	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
+	if d.spec.MinNewAccountShare > 0 && sig.NewAccountShare < d.spec.MinNewAccountShare {
+		return Finding{}, false
+	}
 	sort.Slice(members, func(i, j int) bool {
 		if members[i].at != members[j].at {
 			return members[i].at < members[j].at
@@ -565,25 +592,13 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 		f.Platforms = append(f.Platforms, p)
 	}
 	slices.Sort(f.Platforms)
-	handles := map[string]bool{}
-	var profiles []model.Author
-	for a := range authors {
-		h := a.a.Handle
-		if h == "" {
-			h = a.id
-		}
-		handles[h] = true
-		profiles = append(profiles, a.a)
-	}
 	f.Accounts = textSortedKeys(handles)
-	times := make([]time.Time, 0, len(members))
 	seenKey := map[string]bool{}
 	for _, m := range members {
 		if !seenKey[m.key] {
 			seenKey[m.key] = true
 			f.ReplyIDs = append(f.ReplyIDs, m.key)
 		}
-		times = append(times, time.Unix(0, m.at))
 	}
 	span := time.Duration(last.at - first.at)
 	f.Metrics["accounts"] = float64(len(authors))
@@ -602,7 +617,6 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 	repText := textClip(d.nodes[rep].orig, 280)
 	f.Summary = fmt.Sprintf("%d accounts posted the same narrative to %s within %s: \"%s\"",
 		len(authors), textTargets(d.env, f.Targets), textSpan(span), textClip(d.nodes[rep].orig, 120))
-	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
 	f.Evidence = model.Evidence{
 		Reason:         f.Summary,
 		Count:          float64(len(f.ReplyIDs)),

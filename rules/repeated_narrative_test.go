@@ -319,6 +319,23 @@ func TestRepeatedNarrativeEscalation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("min_new_account_share", func(t *testing.T) {
+		old, fresh := ntStart.AddDate(-3, 0, 0), ntStart.AddDate(0, 0, -7)
+		for _, tt := range []struct {
+			created time.Time
+			fire    bool
+		}{{old, false}, {fresh, true}} {
+			d := ntRN(t, func(s *RepeatedNarrativeSpec) { s.MinAccounts = 3; s.MinNewAccountShare = 0.5 })
+			for i := range 4 {
+				r := ntReply(fmt.Sprint("n", i), "mp-a", fmt.Sprint("acct", i), body, time.Duration(i)*time.Minute)
+				r.Author.CreatedAt = &tt.created
+				ntObserve(d, r)
+			}
+			if fs := d.Evaluate(ntStart.Add(time.Hour)); (len(fs) == 1) != tt.fire {
+				t.Errorf("accounts created %v: %d findings, want fire=%v", tt.created, len(fs), tt.fire)
+			}
+		}
+	})
 	t.Run("min_targets", func(t *testing.T) {
 		d := ntRN(t, func(s *RepeatedNarrativeSpec) { s.MinAccounts = 3; s.MinTargets = 2 })
 		for i := range 5 {
