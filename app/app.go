@@ -72,7 +72,11 @@ type App struct {
 	cancelDelivery context.CancelFunc
 
 	detectMu sync.Mutex // one detection at a time
+	cfgState *configState
 }
+
+// ConfigStatus reports the running configuration and the last reload attempt.
+func (a *App) ConfigStatus() StatusSnapshot { return a.cfgState.get() }
 
 // New builds an App from a bundle: it opens the store (applying migrations)
 // and builds every component, but starts nothing.
@@ -83,7 +87,7 @@ func New(ctx context.Context, b *Bundle, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = newLogger(opts.IO.Stderr, b.Config.Log.Level, b.Config.Log.Format)
 	}
-	a := &App{opts: opts, logger: opts.Logger, now: opts.Now, metrics: metrics.New()}
+	a := &App{opts: opts, logger: opts.Logger, now: opts.Now, metrics: metrics.New(), cfgState: &configState{}}
 	path := b.Config.Store.Path
 	if opts.DBPath != "" {
 		path = opts.DBPath

@@ -69,7 +69,7 @@ func Run(ctx context.Context, path string, out IO, hup <-chan os.Signal) error {
 func (a *App) Serve(ctx context.Context, path string, hup <-chan os.Signal) error {
 	defer a.Close()
 	b, _, _, disp := a.current()
-	state := &configState{}
+	state := a.cfgState
 	state.set(func(s *StatusSnapshot) { s.LoadedAt = a.now(); s.Files = b.Files() })
 
 	// 1. HTTP first, so /healthz answers while the rest starts.
