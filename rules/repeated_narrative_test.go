@@ -626,7 +626,7 @@ func BenchmarkRepeatedNarrative(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	var retained float64
+	var retained, stateBytes float64
 	for k := 0; k < b.N; k++ {
 		b.StopTimer()
 		runtime.GC()
@@ -643,11 +643,17 @@ func BenchmarkRepeatedNarrative(b *testing.B) {
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		retained = float64(after.HeapAlloc-before.HeapAlloc) / n
+		st, err := d.MarshalState()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stateBytes = float64(len(st)) / n
 		runtime.KeepAlive(d)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "replies/s")
 	b.ReportMetric(retained, "B/reply")
+	b.ReportMetric(stateBytes, "state-B/reply")
 }
 
 func TestTextClip(t *testing.T) {
