@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,32 @@ func TestSchemasAcceptMinimalFiles(t *testing.T) {
 				t.Errorf("rejected:\n%s\n%v", tt.yaml, err)
 			}
 		})
+	}
+}
+
+var updateSchemas = flag.Bool("update-schemas", false, "rewrite schemas/*.json from the loaders' types")
+
+// TestShippedSchemasAreCurrent keeps schemas/ (which the example files name
+// in their yaml-language-server line) in step with the loaders' types.
+func TestShippedSchemasAreCurrent(t *testing.T) {
+	schemas, err := Schemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range schemas {
+		path := filepath.Join("..", "schemas", name)
+		if *updateSchemas {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run: go test ./app -run ShippedSchemas -update-schemas)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run go test ./app -run ShippedSchemas -update-schemas", path)
+		}
 	}
 }
