@@ -168,9 +168,10 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 }
 
 // rnMaxChain bounds the bucket entries examined per band when a new text
-// is indexed: enough to join a copy to a cluster of any size, while a
-// campaign of 10,000 copies does not make indexing quadratic.
-const rnMaxChain = 32
+// is indexed: walking all of them for each of 10,000 distinct variants of a
+// campaign would make indexing quadratic, while 256 newest entries per band
+// reach far enough back that an old, still unjoined near-copy is found.
+const rnMaxChain = 256
 
 // rnSeed fixes the MinHash family; state holds texts, not signatures, so it
 // could change without breaking saved state.

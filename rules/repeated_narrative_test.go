@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -674,4 +675,153 @@ func TestTextClip(t *testing.T) {
 			t.Errorf("textClip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
+}
+
+// The incremental clusters (spanning edges, eviction with repair) must match
+// the connected components of the exact "Jaccard >= jaccard_min" graph over
+// the replies in the window, computed by brute force, through several
+// evaluations as the window slides.
+func TestRepeatedNarrativeMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var bases [][]string
+	words := strings.Fields(strings.Join(ntEN, " ") + " " + strings.Join(ntFR, " "))
+	for range 8 {
+		w := make([]string, 18)
+		for k := range w {
+			w[k] = words[rng.IntN(len(words))]
+		}
+		bases = append(bases, w)
+	}
+	org := ntLoad(t, "pheme_ottawa.jsonl")
+	var rs []model.Reply
+	for i := range 600 {
+		var body string
+		if i%3 == 0 {
+			body = org[rng.IntN(len(org))].Text
+		} else {
+			b := bases[rng.IntN(len(bases))]
+			var w []string
+			for _, x := range b {
+				if rng.IntN(8) != 0 { // drop about one word in eight
+					w = append(w, x)
+				}
+			}
+			body = strings.Join(w, " ")
+		}
+		rs = append(rs, ntReply(fmt.Sprint("p", i), fmt.Sprint("mp-", rng.IntN(4)), fmt.Sprint("acct", rng.IntN(300)), body, time.Duration(rng.IntN(96*60))*time.Minute))
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].CreatedAt.Before(rs[j].CreatedAt) })
+	d := ntRN(t, func(s *RepeatedNarrativeSpec) { s.MinAccounts = 3; s.Window = yamlx.Duration(24 * time.Hour) })
+	next := 0
+	for now := 6 * time.Hour; now <= 97*time.Hour; now += 7 * time.Hour {
+		// Observe what was created up to now, so slots freed by eviction
+		// are reused by later replies.
+		for ; next < len(rs) && !rs[next].CreatedAt.After(ntStart.Add(now)); next++ {
+			ntObserve(d, rs[next])
+		}
+		got := map[string]bool{}
+		for _, f := range d.Evaluate(ntStart.Add(now)) {
+			got[strings.Join(f.ReplyIDs, ",")] = true
+		}
+		want := ntBruteClusters(rs[:next], ntStart.Add(now-24*time.Hour), 0.6, 3)
+		if len(want) < 3 {
+			t.Fatalf("at +%v only %d brute-force clusters: the test data is too easy", now, len(want))
+		}
+		// Precision is exact: every detector cluster lies inside one
+		// brute-force cluster (pairs are confirmed by exact Jaccard).
+		// Recall is probabilistic: LSH misses about 2 % of pairs at
+		// J = 0.6-0.7, which can leave a reply out or split a cluster.
+		inside := map[string]string{}
+		wantMembers := 0
+		for w := range want {
+			for _, k := range strings.Split(w, ",") {
+				inside[k] = w
+				wantMembers++
+			}
+		}
+		gotMembers := 0
+		for g := range got {
+			keys := strings.Split(g, ",")
+			gotMembers += len(keys)
+			for _, k := range keys {
+				if inside[k] != inside[keys[0]] || inside[k] == "" {
+					t.Errorf("at +%v: detector cluster %s joins replies brute force keeps apart (%s)", now, g, k)
+					break
+				}
+			}
+		}
+		if float64(gotMembers) < 0.95*float64(wantMembers) {
+			t.Errorf("at +%v: detector clusters hold %d replies, brute force %d (recall < 95 %%)", now, gotMembers, wantMembers)
+		}
+		t.Logf("at +%v: %d/%d clustered replies found, %d/%d clusters identical", now, gotMembers, wantMembers, ntCountSame(got, want), len(want))
+	}
+}
+
+func ntCountSame(a, b map[string]bool) int {
+	n := 0
+	for k := range a {
+		if b[k] {
+			n++
+		}
+	}
+	return n
+}
+
+// ntBruteClusters compares every pair of eligible replies (own words only,
+// long enough) created at or after from, joins pairs at Jaccard >= jmin or with equal normalised text,
+// and returns the components with at least minAccounts authors as their
+// reply keys in time order, joined by commas.
+func ntBruteClusters(rs []model.Reply, from time.Time, jmin float64, minAccounts int) map[string]bool {
+	type el struct {
+		r   model.Reply
+		txt string
+		set []uint16
+	}
+	var els []el
+	for _, r := range rs {
+		if r.CreatedAt.Before(from) {
+			continue
+		}
+		own, _ := ownWords(r.Text)
+		n := text.Normalize(own)
+		if n.Latin*13+n.Han*25 < 25*13 {
+			continue
+		}
+		els = append(els, el{r, n.Text, text.Compact16(text.Shingles(n.Folded), nil)})
+	}
+	uf := text.NewUnionFind(len(els))
+	for i := range els {
+		for j := i + 1; j < len(els); j++ {
+			if els[i].txt == els[j].txt || text.Jaccard(els[i].set, els[j].set) >= jmin {
+				uf.Union(int32(i), int32(j))
+			}
+		}
+	}
+	comps := map[int32][]model.Reply{}
+	for i, e := range els {
+		root := uf.Find(int32(i))
+		comps[root] = append(comps[root], e.r)
+	}
+	out := map[string]bool{}
+	for _, c := range comps {
+		authors := map[string]bool{}
+		for _, r := range c {
+			authors[r.Author.ID] = true
+		}
+		if len(authors) < minAccounts {
+			continue
+		}
+		sort.Slice(c, func(i, j int) bool {
+			if !c[i].CreatedAt.Equal(c[j].CreatedAt) {
+				return c[i].CreatedAt.Before(c[j].CreatedAt)
+			}
+			return c[i].Key() < c[j].Key()
+		})
+		var keys []string
+		for _, r := range c {
+			keys = append(keys, r.Key())
+		}
+		out[strings.Join(keys, ",")] = true
+	}
+	return out
 }
