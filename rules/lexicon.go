@@ -187,7 +187,7 @@ func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
 		if t.re != nil {
 			ok = t.re.MatchString(n.Text) || t.useFld && n.Folded != n.Text && t.re.MatchString(n.Folded)
 		} else {
-			ok = containsWord(n.Text, t.pat) || t.useFld && containsWord(n.Folded, t.folded)
+			ok = lexContainsWord(n.Text, t.pat) || t.useFld && lexContainsWord(n.Folded, t.folded)
 		}
 		if ok {
 			dst = append(dst, t.id)
@@ -196,11 +196,11 @@ func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
 	return dst
 }
 
-// containsWord reports whether pat occurs in s at word boundaries. A
+// lexContainsWord reports whether pat occurs in s at word boundaries. A
 // boundary is only required next to a letter or digit of a spaced script:
 // Han, kana and Hangul are written without spaces, so there pat is a
 // substring.
-func containsWord(s, pat string) bool {
+func lexContainsWord(s, pat string) bool {
 	if pat == "" {
 		return false
 	}
@@ -215,7 +215,7 @@ func containsWord(s, pat string) bool {
 		last, _ := utf8.DecodeLastRuneInString(pat)
 		before, _ := utf8.DecodeLastRuneInString(s[:i])
 		after, _ := utf8.DecodeRuneInString(s[end:])
-		if (i == 0 || !joins(first, before)) && (end == len(s) || !joins(last, after)) {
+		if (i == 0 || !lexJoins(first, before)) && (end == len(s) || !lexJoins(last, after)) {
 			return true
 		}
 		_, size := utf8.DecodeRuneInString(s[i:])
@@ -223,8 +223,8 @@ func containsWord(s, pat string) bool {
 	}
 }
 
-// joins reports whether a and its neighbour b are parts of one word.
-func joins(a, b rune) bool {
+// lexJoins reports whether a and its neighbour b are parts of one word.
+func lexJoins(a, b rune) bool {
 	w := func(r rune) bool {
 		return (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') && !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 	}

@@ -92,8 +92,8 @@ func TestContainsWord(t *testing.T) {
 		{"", "x", false},
 	}
 	for _, tt := range tests {
-		if got := containsWord(tt.s, tt.pat); got != tt.want {
-			t.Errorf("containsWord(%q, %q) = %v", tt.s, tt.pat, got)
+		if got := lexContainsWord(tt.s, tt.pat); got != tt.want {
+			t.Errorf("lexContainsWord(%q, %q) = %v", tt.s, tt.pat, got)
 		}
 	}
 }

@@ -258,7 +258,7 @@ func (d *rnDetector) Observe(it *Item) {
 	r := &it.Reply
 	norm := it.Norm
 	if !d.spec.KeepQuoted {
-		if own, quoted := ownWords(r.Text); quoted {
+		if own, quoted := rnOwnWords(r.Text); quoted {
 			if norm = text.Normalize(own); !d.longEnough(norm) {
 				return
 			}
@@ -270,17 +270,17 @@ func (d *rnDetector) Observe(it *Item) {
 // normOf is what Observe compares for a reply text, for restoring state.
 func (d *rnDetector) normOf(orig string) text.Normalized {
 	if !d.spec.KeepQuoted {
-		if own, quoted := ownWords(orig); quoted {
+		if own, quoted := rnOwnWords(orig); quoted {
 			return text.Normalize(own)
 		}
 	}
 	return text.Normalize(orig)
 }
 
-// ownWords removes retweeted and quoted text: a leading "RT @user: …" is
+// rnOwnWords removes retweeted and quoted text: a leading "RT @user: …" is
 // all someone else's; "comment RT @user: …" keeps the comment; a quote
 // "“@user: …”" (or with straight quotes) is cut out.
-func ownWords(s string) (string, bool) {
+func rnOwnWords(s string) (string, bool) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "RT @") || strings.HasPrefix(t, "RT: @") || strings.HasPrefix(t, "rt @") {
 		return "", true

@@ -782,7 +782,7 @@ func ntBruteClusters(rs []model.Reply, from time.Time, jmin float64, minAccounts
 		if r.CreatedAt.Before(from) {
 			continue
 		}
-		own, _ := ownWords(r.Text)
+		own, _ := rnOwnWords(r.Text)
 		n := text.Normalize(own)
 		if n.Latin*13+n.Han*25 < 25*13 {
 			continue

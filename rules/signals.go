@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-	_ "time/tzdata" // office-hours zones must load on hosts without zoneinfo
+	_ "time/tzdata" // office-hours signalZones must load on hosts without zoneinfo
 
 	"github.com/mpwatch/mpwatch/model"
 )
@@ -63,32 +63,32 @@ func (c SignalConfig) Validate(prefix string, report func(key, format string, ar
 		report(key("followers_max"), "must not be negative, got %d", c.FollowersMax)
 	}
 	if c.OfficeHoursZone != "" {
-		if _, err := loadZone(c.OfficeHoursZone); err != nil {
+		if _, err := signalZone(c.OfficeHoursZone); err != nil {
 			report(key("office_hours_zone"), "unknown time zone %q (use an IANA name such as Asia/Shanghai)", c.OfficeHoursZone)
 		}
 	}
 	for i, h := range c.OfficeHours {
-		if _, _, err := parseHourRange(h); err != nil {
+		if _, _, err := signalHours(h); err != nil {
 			report(fmt.Sprintf("%s[%d]", key("office_hours"), i), "%v", err)
 		}
 	}
 }
 
-var zones sync.Map // zone name -> *time.Location; loading reads tzdata
+var signalZones sync.Map // zone name -> *time.Location; loading reads tzdata
 
-func loadZone(name string) (*time.Location, error) {
-	if l, ok := zones.Load(name); ok {
+func signalZone(name string) (*time.Location, error) {
+	if l, ok := signalZones.Load(name); ok {
 		return l.(*time.Location), nil
 	}
 	l, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, err
 	}
-	zones.Store(name, l)
+	signalZones.Store(name, l)
 	return l, nil
 }
 
-func parseHourRange(s string) (from, to int, err error) {
+func signalHours(s string) (from, to int, err error) {
 	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
 	if ok {
 		from, err = strconv.Atoi(a)
@@ -123,9 +123,9 @@ func ComputeSignals(authors []model.Author, times []time.Time, now time.Time, cf
 				newAcc++
 			}
 		}
-		if h := handleLocal(a.Handle); h != "" {
+		if h := signalHandle(a.Handle); h != "" {
 			handles++
-			if cfg.HandleTrailingDigits > 0 && countTrailingDigits(h) >= cfg.HandleTrailingDigits {
+			if cfg.HandleTrailingDigits > 0 && signalDigits(h) >= cfg.HandleTrailingDigits {
 				digits++
 			}
 		}
@@ -150,11 +150,11 @@ func ComputeSignals(authors []model.Author, times []time.Time, now time.Time, cf
 	s.LowFollowerShare = share(low, prof)
 	s.DefaultAvatarShare = share(avatar, prof)
 	parts := []float64{s.NewAccountShare, s.DigitHandleShare, s.LowFollowerShare, s.DefaultAvatarShare}
-	if loc, err := loadZone(cfg.OfficeHoursZone); err == nil && cfg.OfficeHoursZone != "" && len(cfg.OfficeHours) > 0 && len(times) > 0 {
+	if loc, err := signalZone(cfg.OfficeHoursZone); err == nil && cfg.OfficeHoursZone != "" && len(cfg.OfficeHours) > 0 && len(times) > 0 {
 		var inHour [24]bool
 		covered := 0
 		for _, h := range cfg.OfficeHours {
-			from, to, err := parseHourRange(h)
+			from, to, err := signalHours(h)
 			if err != nil {
 				continue
 			}
@@ -185,9 +185,9 @@ func ComputeSignals(authors []model.Author, times []time.Time, now time.Time, cf
 	return s
 }
 
-// handleLocal is the user part of a handle: "@user123@host" and
+// signalHandle is the user part of a handle: "@user123@host" and
 // "user123.bsky.social" both give "user123".
-func handleLocal(h string) string {
+func signalHandle(h string) string {
 	h = strings.TrimLeft(h, "@")
 	if i := strings.IndexAny(h, "@."); i >= 0 {
 		h = h[:i]
@@ -195,7 +195,7 @@ func handleLocal(h string) string {
 	return h
 }
 
-func countTrailingDigits(s string) int {
+func signalDigits(s string) int {
 	n := 0
 	for i := len(s) - 1; i >= 0 && s[i] >= '0' && s[i] <= '9'; i-- {
 		n++
