@@ -1,8 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
 	"hash/maphash"
-	"strconv"
+	"math"
 	"sync"
 
 	"github.com/mpwatch/mpwatch/model"
@@ -43,25 +44,26 @@ func newAuthorCache() *authorCache {
 func (c *authorCache) hash(a *model.Author, lastSeen int64) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
-	for _, s := range []string{a.ID, a.Handle, a.Name, a.URL} {
+	for _, s := range [...]string{a.ID, a.Handle, a.Name, a.URL} {
 		h.WriteString(s)
-		h.WriteByte(0)
+		h.WriteByte(0) // "ab","c" and "a","bc" differ
 	}
-	var buf [20]byte
-	h.Write(strconv.AppendInt(buf[:0], lastSeen, 10))
-	h.WriteByte(0)
+	created := int64(math.MinInt64) // nil
 	if a.CreatedAt != nil {
-		h.Write(strconv.AppendInt(buf[:0], a.CreatedAt.UnixNano(), 10))
-	} else {
-		h.WriteByte('-')
+		created = a.CreatedAt.UnixNano()
 	}
-	for _, n := range []int{a.Followers, a.Following, a.Posts} {
-		h.WriteByte(0)
-		h.Write(strconv.AppendInt(buf[:0], int64(n), 10))
+	var flags uint64
+	if a.Bot {
+		flags |= 1
 	}
-	h.WriteByte(0)
-	h.WriteString(strconv.FormatBool(a.Bot))
-	h.WriteString(strconv.FormatBool(a.DefaultAvatar))
+	if a.DefaultAvatar {
+		flags |= 2
+	}
+	var buf [48]byte
+	for i, v := range [...]uint64{uint64(lastSeen), uint64(created), uint64(a.Followers), uint64(a.Following), uint64(a.Posts), flags} {
+		binary.LittleEndian.PutUint64(buf[i*8:], v)
+	}
+	h.Write(buf[:])
 	return h.Sum64()
 }
 

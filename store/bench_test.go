@@ -159,3 +159,30 @@ func fileSize(path string) int64 {
 	}
 	return fi.Size()
 }
+
+// BenchmarkScanReplies reads a day of replies the way detectors do, from a
+// database of n replies, and reports the read rate.
+func BenchmarkScanReplies(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	db, err := Open(ctx, b.TempDir()+"/scan.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	g := newReplyGen(1, 50_000, 1_000)
+	for done := 0; done < n; done += 20_000 {
+		if _, err := db.SaveReplies(ctx, g.batch(20_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	from, to := g.base, g.clock
+	b.ResetTimer()
+	read := 0
+	for i := 0; i < b.N; i++ {
+		if err := db.ScanReplies(ctx, from, to, func(model.Reply) error { read++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "replies/s")
+}

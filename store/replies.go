@@ -335,10 +335,11 @@ func (db *DB) ScanReplies(ctx context.Context, from, to time.Time, fn func(model
 	for {
 		page, seqs = page[:0], seqs[:0]
 		// keyset paging on (created_at, seq), which the created_at index
-		// serves in order (the rowid is its tail)
+		// serves in order (the rowid is its tail); the range is stated
+		// plainly so the planner seeks to it instead of walking an OR
 		rows, err := db.sql.QueryContext(ctx, `SELECT `+replyColumns+`
-			WHERE (r.created_at > ? OR (r.created_at = ? AND r.seq > ?)) AND r.created_at < ?
-			ORDER BY r.created_at, r.seq LIMIT ?`, lo, lo, afterSeq, hi, scanPage)
+			WHERE r.created_at >= ?1 AND r.created_at < ?2 AND (r.created_at > ?1 OR r.seq > ?3)
+			ORDER BY r.created_at, r.seq LIMIT ?4`, lo, hi, afterSeq, scanPage)
 		if err != nil {
 			return fmt.Errorf("store: scan replies: %w", err)
 		}

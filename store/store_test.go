@@ -188,3 +188,36 @@ func TestReplyRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// Other packages' tests open ":memory:"; it has one connection, so a scan
+// callback that writes must not deadlock on it.
+func TestMemoryDatabase(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.SaveReplies(ctx, []model.Reply{reply("1", at(1), "a"), reply("2", at(2), "b")}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = db.ScanReplies(ctx, at(0), at(10), func(r model.Reply) error {
+		n++
+		if _, err := db.RepliesByKeys(ctx, []string{r.Key()}); err != nil {
+			return err
+		}
+		return db.PutState(ctx, "seen/"+r.ID, []byte("1"))
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("n %d, err %v", n, err)
+	}
+	other, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, ok, _ := other.Reply(ctx, "mastodon:1"); ok {
+		t.Error("two :memory: databases share data")
+	}
+}
