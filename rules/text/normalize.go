@@ -24,9 +24,11 @@ func Normalize(s string) Normalized {
 	ascii := isASCII(s)
 	if !ascii {
 		s = norm.NFKC.String(s)
-		c := folders.Get().(*cases.Caser)
-		s = c.String(s)
-		folders.Put(c)
+		if hasCase(s) {
+			c := folders.Get().(*cases.Caser)
+			s = c.String(s)
+			folders.Put(c)
+		}
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -217,6 +219,18 @@ func skipToSpace(s string, i int) int {
 		i += size
 	}
 	return i
+}
+
+// hasCase reports whether s has a non-ASCII rune that case folding could
+// change (the main loop lowers ASCII itself). Chinese text has none, and
+// skipping the folder saves it a copy.
+func hasCase(s string) bool {
+	for _, r := range s {
+		if r >= utf8.RuneSelf && (r < 0x3400 || r > 0x9FFF) && unicode.SimpleFold(r) != r {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {
