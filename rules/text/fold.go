@@ -108,6 +108,16 @@ func loadAccents() {
 // stripAccents is Text without diacritics: NFD, then the marks dropped.
 func stripAccents(s string) string {
 	accents.once.Do(loadAccents)
+	changed := false
+	for _, r := range s {
+		if r >= utf8.RuneSelf && (r < accentTableHi && accents.table[r] != 0 || unicode.Is(unicode.Mn, r)) {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		return s // Chinese, emoji-free English: nothing to strip, no copy
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
