@@ -50,7 +50,7 @@ func (c *authorCache) hash(a *model.Author, lastSeen int64) uint64 {
 	}
 	created := int64(math.MinInt64) // nil
 	if a.CreatedAt != nil {
-		created = a.CreatedAt.UnixNano()
+		created = toNanos(*a.CreatedAt)
 	}
 	var flags uint64
 	if a.Bot {

@@ -221,7 +221,7 @@ func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply
 			a := authors[j]
 			var created any
 			if a.CreatedAt != nil {
-				created = a.CreatedAt.UnixNano()
+				created = toNanos(*a.CreatedAt)
 			}
 			args = append(args, w.id.platform, w.id.key, a.ID, a.Handle, a.Name, a.URL, created,
 				a.Followers, a.Following, a.Posts, a.Bot, a.DefaultAvatar, now, lastSeen[j])
@@ -247,6 +247,9 @@ func (db *DB) saveAuthors(ctx context.Context, tx *sql.Tx, replies []model.Reply
 // dayStart truncates Unix nanoseconds to the start of their UTC day.
 func dayStart(n int64) int64 {
 	const day = int64(24 * time.Hour)
+	if n < math.MinInt64+day {
+		return math.MinInt64 // the zero time; flooring would overflow
+	}
 	d := n / day
 	if n%day < 0 {
 		d--

@@ -163,6 +163,11 @@ func TestReplyRoundTrip(t *testing.T) {
 			return r
 		}()},
 		{"zero created time", model.Reply{Platform: model.RSS, ID: "guid-2", Text: "no date"}},
+		{"author created_at is the zero time", func() model.Reply {
+			r := full
+			r.ID, r.Author.ID, r.Author.CreatedAt = "z", "zero", new(time.Time)
+			return r
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,5 +224,31 @@ func TestMemoryDatabase(t *testing.T) {
 	defer other.Close()
 	if _, ok, _ := other.Reply(ctx, "mastodon:1"); ok {
 		t.Error("two :memory: databases share data")
+	}
+}
+
+func TestDayStart(t *testing.T) {
+	day := int64(24 * time.Hour)
+	tests := []struct {
+		name string
+		in   time.Time
+		want time.Time
+	}{
+		{"midday", time.Date(2026, 11, 2, 13, 4, 5, 6, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)},
+		{"midnight", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)},
+		{"other zone, UTC day", time.Date(2026, 11, 2, 22, 0, 0, 0, time.FixedZone("EST", -5*3600)), time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)},
+		{"before 1970", time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{"zero time stays first", time.Time{}, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := dayStart(toNanos(tt.in))
+			if got != toNanos(tt.want) {
+				t.Errorf("dayStart(%v) = %v, want %v", tt.in, fromNanos(got), tt.want)
+			}
+			if got > toNanos(tt.in) || (got != toNanos(tt.in) && toNanos(tt.in)-got >= day) {
+				t.Errorf("dayStart(%v) = %v is not the start of its day", tt.in, fromNanos(got))
+			}
+		})
 	}
 }
