@@ -10,13 +10,13 @@ import (
 func DemoTargets() []Target {
 	return []Target{
 		{ID: "mp-anne-tremblay", Name: "Anne Tremblay", Platform: model.Mastodon, Handle: "@annetremblay@parl.social",
-			Lang: map[string]float64{"en": 0.4, "fr": 0.6}, RepliesPerHour: 10},
+			Lang: map[string]float64{"en": 0.95, "fr": 0.05}, RepliesPerHour: 10},
 		{ID: "mp-david-chen", Name: "David Chen", Platform: model.Bluesky, Handle: "davidchen.bsky.social",
 			Lang: map[string]float64{"en": 0.8, "zh": 0.2}, RepliesPerHour: 12},
 		{ID: "mp-sarah-macdonald", Name: "Sarah MacDonald", Platform: model.Mastodon, Handle: "@smacdonald@parl.social",
 			Lang: map[string]float64{"en": 1}, RepliesPerHour: 8},
 		{ID: "mp-pierre-gagnon", Name: "Pierre Gagnon", Platform: model.Bluesky, Handle: "pgagnon.bsky.social",
-			Lang: map[string]float64{"fr": 0.8, "en": 0.2}, RepliesPerHour: 9},
+			Lang: map[string]float64{"en": 0.95, "fr": 0.05}, RepliesPerHour: 9},
 		{ID: "mp-priya-singh", Name: "Priya Singh", Platform: model.Mastodon, Handle: "@priyasingh@parl.social",
 			Lang: map[string]float64{"en": 1}, RepliesPerHour: 14},
 		{ID: "mp-michael-wong", Name: "Michael Wong", Platform: model.Bluesky, Handle: "mwong.bsky.social",

@@ -69,8 +69,13 @@ type SpamComment struct {
 }
 
 // YouTubeSpam returns the real spam comments (CLASS 1) of the UCI collection.
-func YouTubeSpam() []SpamComment {
-	b, err := corpusFS.ReadFile("corpus/youtube_spam.jsonl")
+func YouTubeSpam() []SpamComment { return youtube("corpus/youtube_spam.jsonl") }
+
+// YouTubeHam returns the same collection's ordinary comments (CLASS 0).
+func YouTubeHam() []SpamComment { return youtube("corpus/youtube_ham.jsonl") }
+
+func youtube(name string) []SpamComment {
+	b, err := corpusFS.ReadFile(name)
 	if err != nil {
 		panic(err)
 	}
@@ -79,7 +84,7 @@ func YouTubeSpam() []SpamComment {
 	for dec.More() {
 		var c SpamComment
 		if err := dec.Decode(&c); err != nil {
-			panic(fmt.Sprintf("scenario: youtube_spam.jsonl: %v", err))
+			panic(fmt.Sprintf("scenario: %s: %v", name, err))
 		}
 		out = append(out, c)
 	}
@@ -154,7 +159,7 @@ type Scenario struct {
 
 // Generate builds a scenario. The same Config gives the same Scenario.
 func Generate(cfg Config, corpus Corpus) Scenario {
-	g := &gen{cfg: cfg, corpus: corpus, r: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), seen: map[string]bool{}}
+	g := &gen{cfg: cfg, corpus: corpus, r: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), seen: map[string]bool{}, decks: map[string]*deck{}}
 	if g.cfg.PostEvery <= 0 {
 		g.cfg.PostEvery = 6 * time.Hour
 	}
@@ -187,6 +192,7 @@ type gen struct {
 	byTarget map[string][]model.Post
 	seq      int
 	seen     map[string]bool
+	decks    map[string]*deck
 }
 
 func (g *gen) target(id string) Target {
@@ -271,17 +277,42 @@ func (g *gen) pickLang(w map[string]float64) string {
 	return keys[len(keys)-1]
 }
 
+// organicText deals organic texts from a shuffled deck per language, so a
+// text is reused only after the whole corpus has been used: sampling with
+// replacement would fill ordinary traffic with exact copies by distinct
+// accounts, a copy-paste campaign that never happened. Scenarios keep each
+// language's volume below its deck size per detection window (French has
+// only 50 lines, so French organic traffic must stay sparse).
 func (g *gen) organicText(lang string) string {
-	var pool []string
+	d := g.decks[lang]
+	if d == nil {
+		d = &deck{}
+		g.decks[lang] = d
+	}
+	pool := g.pool(lang)
+	if d.next >= len(d.order) {
+		d.order = g.r.Perm(len(pool))
+		d.next = 0
+	}
+	k := d.order[d.next]
+	d.next++
+	return pool[k]
+}
+
+type deck struct {
+	order []int
+	next  int
+}
+
+func (g *gen) pool(lang string) []string {
 	switch lang {
 	case "fr":
-		pool = g.corpus.FR
+		return g.corpus.FR
 	case "zh":
-		pool = g.corpus.ZH
+		return g.corpus.ZH
 	default:
-		pool = g.corpus.EN
+		return g.corpus.EN
 	}
-	return pool[g.r.IntN(len(pool))]
 }
 
 var firstNames = []string{"alex", "sam", "jordan", "marie", "li", "wei", "olivia", "noah", "chloe", "liam",
