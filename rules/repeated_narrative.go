@@ -57,7 +57,7 @@ type RepeatedNarrativeSpec struct {
 	// breaking news is retweeted by many real accounts (QUT's toolkit also
 	// leaves retweets out of its text types).
 	KeepQuoted bool `yaml:"keep_quoted" json:"keep_quoted"`
-	// MinHash sets the LSH banding (default 20 bands of 4 rows).
+	// MinHash sets the LSH banding (default 20 bands of 5 rows).
 	MinHash MinHashConfig `yaml:"minhash" json:"minhash"`
 	// Escalate raises the severity of large or cross-target clusters.
 	Escalate Escalation `yaml:"escalate" json:"escalate"`
@@ -71,7 +71,7 @@ type RepeatedNarrativeSpec struct {
 type MinHashConfig struct {
 	// Bands of the signature (default 20).
 	Bands int `yaml:"bands" json:"bands"`
-	// Rows per band (default 4).
+	// Rows per band (default 5).
 	Rows int `yaml:"rows" json:"rows"`
 }
 
@@ -101,7 +101,7 @@ func (s *RepeatedNarrativeSpec) SetDefaults() {
 	s.MinTargets = 1
 	s.MinChars = 25
 	s.MinHanChars = 13
-	s.MinHash = MinHashConfig{Bands: 20, Rows: 4}
+	s.MinHash = MinHashConfig{Bands: 20, Rows: 5}
 	s.Escalate = Escalation{Severity: model.SeverityHigh, Accounts: 10, CrossTargetAccounts: 3, CrossTargets: 3}
 	s.Signals = DefaultSignalConfig()
 }

@@ -99,7 +99,7 @@ func BenchmarkShingleMinHash(b *testing.B) {
 	for i, s := range mix {
 		folded[i] = Normalize(s).Folded
 	}
-	l := NewLSH(20, 4)
+	l := NewLSH(20, 5) // the repeated_narrative default
 	m := NewMinHasher(l.SigLen(), 1)
 	var (
 		set  []uint32
