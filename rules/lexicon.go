@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/invopop/jsonschema"
 	"github.com/mpwatch/mpwatch/internal/yamlx"
 	"github.com/mpwatch/mpwatch/rules/text"
 	"go.yaml.in/yaml/v3"
@@ -45,6 +46,17 @@ type LexiconTerms struct {
 type LexRegex struct {
 	Name    string `yaml:"name,omitempty" json:"name,omitempty"`
 	Pattern string `yaml:"pattern" json:"pattern"`
+}
+
+// JSONSchema describes both accepted forms for schema-aware editors.
+func (LexRegex) JSONSchema() *jsonschema.Schema {
+	props := jsonschema.NewProperties()
+	props.Set("name", &jsonschema.Schema{Type: "string", Description: "name shown in alerts"})
+	props.Set("pattern", &jsonschema.Schema{Type: "string", Description: "RE2 regular expression"})
+	return &jsonschema.Schema{OneOf: []*jsonschema.Schema{
+		{Type: "string", Description: "RE2 regular expression"},
+		{Type: "object", Properties: props, Required: []string{"pattern"}, AdditionalProperties: jsonschema.FalseSchema},
+	}}
 }
 
 // UnmarshalYAML accepts a plain pattern string or a {name, pattern} map.

@@ -327,3 +327,13 @@ func TestNarrativeValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestLexRegexSchemaAcceptsBothForms(t *testing.T) {
+	s := LexRegex{}.JSONSchema()
+	if len(s.OneOf) != 2 || s.OneOf[0].Type != "string" || s.OneOf[1].Type != "object" {
+		t.Fatalf("schema %+v", s)
+	}
+	if _, ok := s.OneOf[1].Properties.Get("pattern"); !ok {
+		t.Error("object form lacks pattern")
+	}
+}
