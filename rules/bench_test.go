@@ -145,19 +145,34 @@ func (g *benchGen) step(d time.Duration) ([]model.Reply, time.Time, bool) {
 	return g.buf, g.clock, true
 }
 
-// BenchmarkRules1M runs 1,000,000 generated replies through every shipped
-// rule (Ingest, Evaluate every 5 virtual minutes) and, for comparison, a bare
+// BenchmarkRules1M runs 1,000,000 generated replies through the shipped
+// rules (Ingest, Evaluate every 5 virtual minutes) and, for comparison, a bare
 // pass that only generates the same replies and normalises them (on the same
-// worker pool). Run: go test ./rules -run '^$' -bench Rules1M -benchtime 1x
-func BenchmarkRules1M(b *testing.B) { benchRules(b, 1_000_000) }
+// worker pool). "all" is every shipped rule; "volume" the spike,
+// coordination and flatline rules; "text" the narrative rules.
+// Run: go test ./rules -run '^$' -bench Rules1M/all -benchtime 1x
+func BenchmarkRules1M(b *testing.B) { benchSets(b, 1_000_000) }
 
 // BenchmarkRules100k is the same at a tenth of the size, for quick checks.
-func BenchmarkRules100k(b *testing.B) { benchRules(b, 100_000) }
+func BenchmarkRules100k(b *testing.B) { benchSets(b, 100_000) }
 
-func benchRules(b *testing.B, total int) {
-	rs, err := LoadDefault()
+func benchSets(b *testing.B, total int) {
+	volume := map[string]bool{"spike": true, "coordination": true, "flatline": true}
+	b.Run("all", func(b *testing.B) { benchRules(b, total, func(Rule) bool { return true }) })
+	b.Run("volume", func(b *testing.B) { benchRules(b, total, func(r Rule) bool { return volume[r.Type()] }) })
+	b.Run("text", func(b *testing.B) { benchRules(b, total, func(r Rule) bool { return !volume[r.Type()] }) })
+}
+
+func benchRules(b *testing.B, total int, keep func(Rule) bool) {
+	all, err := LoadDefault()
 	if err != nil {
 		b.Fatal(err)
+	}
+	var rs []Rule
+	for _, r := range all {
+		if keep(r) {
+			rs = append(rs, r)
+		}
 	}
 	ctx := context.Background()
 	const step = 5 * time.Minute
