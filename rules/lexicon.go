@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode"
@@ -89,6 +90,7 @@ type lexTerm struct {
 	pat    string // normalised Text form ("" for a regex)
 	folded string // accent-free form, matched against Folded (French)
 	re     *regexp.Regexp
+	lit    string // a substring every match of re contains ("" = unknown)
 	useFld bool
 }
 
@@ -178,7 +180,7 @@ func compileLexicons(lexs []Lexicon, report func(key, format string, args ...any
 				if name == "" {
 					name = expr
 				}
-				m.add(lexTerm{label: lx.Name + "/" + name, re: re, useFld: fr})
+				m.add(lexTerm{label: lx.Name + "/" + name, re: re, lit: requiredLiteral(expr), useFld: fr})
 			}
 		}
 	}
@@ -197,6 +199,9 @@ func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
 		}
 		var ok bool
 		if t.re != nil {
+			if t.lit != "" && !strings.Contains(n.Text, t.lit) && !(t.useFld && strings.Contains(n.Folded, t.lit)) {
+				continue // cannot match: skip the regex engine
+			}
 			ok = t.re.MatchString(n.Text) || t.useFld && n.Folded != n.Text && t.re.MatchString(n.Folded)
 		} else {
 			ok = lexContainsWord(n.Text, t.pat) || t.useFld && lexContainsWord(n.Folded, t.folded)
@@ -241,4 +246,40 @@ func lexJoins(a, b rune) bool {
 		return (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') && !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 	}
 	return w(a) && w(b)
+}
+
+// requiredLiteral returns the longest literal that every match of expr
+// contains, so most replies are ruled out by strings.Contains before the
+// regex engine runs ("" when there is none, or it is case-insensitive).
+func requiredLiteral(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	return longestRequired(re.Simplify())
+}
+
+func longestRequired(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		return string(re.Rune)
+	case syntax.OpConcat:
+		best := ""
+		for _, sub := range re.Sub {
+			if l := longestRequired(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	case syntax.OpCapture, syntax.OpPlus:
+		return longestRequired(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return longestRequired(re.Sub[0])
+		}
+	}
+	return ""
 }

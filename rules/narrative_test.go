@@ -77,6 +77,23 @@ func TestLexiconMatching(t *testing.T) {
 	}
 }
 
+func TestRequiredLiteral(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{`\baccus\w*\b.{0,60}\bcrim(e|es|inal)\b`, "accus"},
+		{`\bcrim(e|es|inal)\b.{0,40}\b(mp|minister)\b`, "crim"},
+		{`foreign (agent|interference)`, "foreign "},
+		{`(?i)scandal`, ""},
+		{`a|b`, ""},
+		{`x*`, ""},
+		{`(corrupt)+ion`, "corrupt"},
+	}
+	for _, tt := range tests {
+		if got := requiredLiteral(tt.expr); got != tt.want {
+			t.Errorf("requiredLiteral(%q) = %q, want %q", tt.expr, got, tt.want)
+		}
+	}
+}
+
 func TestContainsWord(t *testing.T) {
 	tests := []struct {
 		s, pat string

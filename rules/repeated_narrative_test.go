@@ -825,3 +825,56 @@ func ntBruteClusters(rs []model.Reply, from time.Time, jmin float64, minAccounts
 	}
 	return out
 }
+
+// BenchmarkNarrativeRulesVsBarePass compares a bare pass (normalise each
+// reply) with the same pass feeding both text rules (repeated_narrative and
+// the example accusation lexicon), evaluating every 1,000 replies, on the
+// same traffic as BenchmarkRepeatedNarrative. The budget for all rules is 3×
+// the bare pass; "ratio" is what these two rules take of it.
+func BenchmarkNarrativeRulesVsBarePass(b *testing.B) {
+	const n = 50_000
+	var words []string
+	for _, r := range ntLoad(b, "pheme_ottawa.jsonl") {
+		words = append(words, strings.Fields(r.Text)...)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	variants := append(append(append([]string{}, ntEN...), ntFR...), ntZH...)
+	replies := make([]model.Reply, n)
+	for i := range replies {
+		body := variants[i%len(variants)]
+		if i%50 != 0 {
+			parts := make([]string, 8+rng.IntN(33))
+			for k := range parts {
+				parts[k] = words[rng.IntN(len(words))]
+			}
+			body = strings.Join(parts, " ")
+		}
+		replies[i] = ntReply(fmt.Sprint("v", i), fmt.Sprint("mp-", i%40), fmt.Sprintf("acct%07d", i%20000), body, time.Duration(i)*3*time.Second)
+	}
+	text.T2SError()
+	var bare, full time.Duration
+	for k := 0; k < b.N; k++ {
+		start := time.Now()
+		for i := range replies {
+			_ = text.Normalize(replies[i].Text)
+		}
+		bare += time.Since(start)
+
+		rn, lx := ntRN(b, nil), ntLex(b, nil)
+		start = time.Now()
+		for i := range replies {
+			it := Item{Reply: replies[i], Norm: text.Normalize(replies[i].Text)}
+			rn.Observe(&it)
+			lx.Observe(&it)
+			if i%1000 == 999 {
+				now := replies[i].CreatedAt
+				rn.Evaluate(now)
+				lx.Evaluate(now)
+			}
+		}
+		full += time.Since(start)
+	}
+	b.ReportMetric(float64(n*b.N)/bare.Seconds(), "bare-replies/s")
+	b.ReportMetric(float64(n*b.N)/full.Seconds(), "rules-replies/s")
+	b.ReportMetric(full.Seconds()/bare.Seconds(), "ratio")
+}

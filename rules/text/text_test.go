@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -237,6 +238,17 @@ func TestCompact16(t *testing.T) {
 		if a16[i] <= a16[i-1] {
 			t.Fatal("not a sorted set")
 		}
+	}
+	// The bitmap path (long sets) and the sort path agree.
+	long := AppendShingleHashes(nil, Normalize(narrativeEN+" "+narrativeFR+" "+narrativeEN).Folded)
+	want := make([]uint16, 0, len(long))
+	for _, h := range long {
+		want = append(want, uint16(h^h>>16))
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if got := Compact16(long, nil); !slices.Equal(got, want) || len(long) < 48 {
+		t.Errorf("bitmap path: %d of %d values, want %d", len(got), len(long), len(want))
 	}
 	// Unrelated real replies stay unrelated.
 	texts := readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")
