@@ -2,6 +2,8 @@ package rules
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,5 +120,24 @@ func TestLoadDefault(t *testing.T) {
 	}
 	if _, err := NewEngine(rs, EngineOptions{}); err != nil {
 		t.Fatalf("default rules do not build: %v", err)
+	}
+}
+
+// TestReadmeExamples keeps the rule reference honest: every YAML example in
+// README.md loads.
+func TestReadmeExamples(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(b), "```yaml\n")[1:]
+	if len(blocks) < 4 {
+		t.Fatalf("%d examples", len(blocks))
+	}
+	for i, blk := range blocks {
+		y, _, _ := strings.Cut(blk, "```")
+		if _, err := Parse(fmt.Sprintf("README.md example %d", i+1), []byte(y)); err != nil {
+			t.Errorf("%v", err)
+		}
 	}
 }
