@@ -39,7 +39,8 @@
 // created on or after the cut's UTC day was saved with them; watched posts
 // go when they were created before the cut and no crawl has stored them
 // since. Targets and accounts removed from the watchlist are only marked
-// inactive (SyncTargets), so their history stays readable.
+// inactive (SyncTargets), so their history stays readable. The file does
+// not shrink after a purge; SQLite reuses the freed pages for new replies.
 //
 // # Concurrency
 //
