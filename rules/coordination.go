@@ -148,6 +148,7 @@ type burstEpisode struct {
 	Start    int64
 	LastHot  time.Time // evaluation time of the last hot activity
 	Fresh    bool      // hot activity since the last evaluation
+	LastT    int64     // time of the latest reply while hot
 	Accounts map[uint32]bool
 	Keys     []string
 	Peak     int
@@ -381,6 +382,7 @@ func (d *coordDet) burst(r *model.Reply, a uint32, t int64, meta *coMeta) {
 		}
 		b.Ep.Peak = max(b.Ep.Peak, len(b.Counts))
 		b.Ep.Fresh = true
+		b.Ep.LastT = max(b.Ep.LastT, t)
 	}
 	if b.Ep != nil && len(b.Ep.Keys) < 5000 {
 		if b.Ep.Fresh && len(b.Counts) >= d.spec.Burst.MinAccounts {
@@ -540,10 +542,12 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 			continue
 		}
 		ep := b.Ep
-		if ep.Fresh {
-			ep.Fresh = false
+		// A burst read long after it happened (history loaded at start-up)
+		// is not news: only bursts within resolve_after of now are reported.
+		if ep.Fresh && now.UnixNano()-ep.LastT < int64(resolveAfter) {
 			ep.LastHot = now
 		}
+		ep.Fresh = false
 		if now.Sub(ep.LastHot) >= resolveAfter {
 			b.Ep = nil
 			delete(d.st.BurstEps, target)
@@ -653,6 +657,88 @@ func (d *coordDet) gc(now time.Time) {
 	for k, pid := range d.st.Posts {
 		if _, ok := d.st.PostWin[pid]; !ok {
 			delete(d.st.Posts, k)
+		}
+	}
+	d.compact()
+}
+
+// compact renumbers the interned accounts keeping only those still
+// referenced, so the table does not grow with every account ever seen.
+func (d *coordDet) compact() {
+	live := map[uint32]bool{}
+	for a := range d.st.Recent {
+		live[a] = true
+	}
+	for _, win := range d.st.PostWin {
+		for _, e := range win {
+			live[e.Acct] = true
+		}
+	}
+	for k := range d.st.Edges {
+		live[uint32(k>>32)], live[uint32(k)] = true, true
+	}
+	for _, b := range d.st.Bursts {
+		for _, e := range b.Q {
+			live[e.Acct] = true
+		}
+		if b.Ep != nil {
+			for a := range b.Ep.Accounts {
+				live[a] = true
+			}
+		}
+	}
+	if len(d.st.Accts) < 1024 || len(live)*2 > len(d.st.Accts) {
+		return
+	}
+	old := d.st.Accts
+	remap := make(map[uint32]uint32, len(live))
+	d.st.Accts = make([]string, 0, len(live))
+	d.acctID = make(map[string]uint32, len(live))
+	for a := range old {
+		if live[uint32(a)] {
+			id := uint32(len(d.st.Accts))
+			remap[uint32(a)] = id
+			d.st.Accts = append(d.st.Accts, old[a])
+			d.acctID[old[a]] = id
+		}
+	}
+	authors := make(map[uint32]model.Author, len(d.st.Authors))
+	for a, au := range d.st.Authors {
+		if id, ok := remap[a]; ok {
+			authors[id] = au
+		}
+	}
+	d.st.Authors = authors
+	recent := make(map[uint32][]coRef, len(d.st.Recent))
+	for a, rs := range d.st.Recent {
+		recent[remap[a]] = rs
+	}
+	d.st.Recent = recent
+	for _, win := range d.st.PostWin {
+		for i := range win {
+			win[i].Acct = remap[win[i].Acct]
+		}
+	}
+	edges := make(map[uint64]*coEdge, len(d.st.Edges))
+	for k, ed := range d.st.Edges {
+		edges[pairKey(remap[uint32(k>>32)], remap[uint32(k)])] = ed
+	}
+	d.st.Edges = edges
+	for _, b := range d.st.Bursts {
+		counts := make(map[uint32]int, len(b.Counts))
+		for i := range b.Q {
+			b.Q[i].Acct = remap[b.Q[i].Acct]
+		}
+		for a, n := range b.Counts {
+			counts[remap[a]] = n
+		}
+		b.Counts = counts
+		if b.Ep != nil {
+			accs := make(map[uint32]bool, len(b.Ep.Accounts))
+			for a := range b.Ep.Accounts {
+				accs[remap[a]] = true
+			}
+			b.Ep.Accounts = accs
 		}
 	}
 }

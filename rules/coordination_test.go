@@ -176,3 +176,29 @@ func TestCoordinationStateRoundTrip(t *testing.T) {
 		t.Fatalf("after restore: %v", summaries(got))
 	}
 }
+
+// TestCoordinationForgetsOldAccounts: the account table shrinks once old
+// accounts leave every window, and a network formed afterwards is found
+// with the right names.
+func TestCoordinationForgetsOldAccounts(t *testing.T) {
+	e := mustEngine(t, mustParse(t, coordYAML), EngineOptions{})
+	e.Ingest(organic(rand.New(rand.NewPCG(5, 6)), 5000, 50, 5000, t0, 12*time.Hour)...)
+	eval(t, e, t0.Add(12*time.Hour))
+	d := e.rules[0].det.(*coordDet)
+	before := len(d.st.Accts)
+	var in []model.Reply
+	late := t0.Add(3 * 24 * time.Hour)
+	for k := 0; k < 3; k++ {
+		for a := 0; a < 4; a++ {
+			in = append(in, reply("mp-"+itoa(k), model.Bluesky, "late"+itoa(a), "lp"+itoa(k), late.Add(time.Duration(k)*time.Hour+time.Duration(a)*time.Second)))
+		}
+	}
+	e.Ingest(in...)
+	got := eval(t, e, late.Add(3*time.Hour))
+	if after := len(d.st.Accts); after >= before || after > 10 {
+		t.Errorf("account table %d → %d", before, after)
+	}
+	if len(got) != 1 || len(got[0].Accounts) != 4 || got[0].Accounts[0] != "bluesky:late0" {
+		t.Fatalf("network after compaction: %v", got)
+	}
+}

@@ -59,6 +59,12 @@ type EngineOptions struct {
 	// Workers bounds the goroutines used to normalise and to run the rules
 	// side by side (default GOMAXPROCS).
 	Workers int
+	// StateEvery is how often (by evaluation time) detector states are
+	// written; 0 means at every evaluation. Alert lifecycles are written at
+	// every evaluation regardless, so nothing re-fires; detector states are
+	// written with the reply seq they cover, so after a crash the replies
+	// since the last write are read again rather than lost or counted twice.
+	StateEvery time.Duration
 }
 
 // Engine runs loaded rules over replies and turns their findings into alert
@@ -77,6 +83,7 @@ type Engine struct {
 	dirty     map[string]bool
 	observed  int64
 	lastPrune time.Time
+	lastSave  time.Time
 }
 
 type running struct {
@@ -237,6 +244,7 @@ func (e *Engine) Ingest(replies ...model.Reply) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.restoreBeforeIngest()
 	items := make([]Item, len(replies))
 	for i := range replies {
 		e.localSeq++
@@ -254,6 +262,7 @@ func (e *Engine) IngestNormalized(items []Item) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.restoreBeforeIngest()
 	for i := range items {
 		if items[i].Seq == 0 {
 			e.localSeq++
@@ -272,6 +281,17 @@ func (e *Engine) NormalizeBatch(replies []model.Reply) []Item {
 		items[i].Norm = e.norm(replies[i].Text)
 	})
 	return items
+}
+
+// restoreBeforeIngest loads durable state before the first pushed reply,
+// which would otherwise be overwritten by the restore in Evaluate.
+func (e *Engine) restoreBeforeIngest() {
+	if e.restored || e.opts.State == nil {
+		return
+	}
+	if err := e.restoreLocked(context.Background()); err != nil {
+		e.log.Error("restore rules state before ingest", "error", err)
+	}
 }
 
 // ObserveReply pushes one reply.
@@ -388,7 +408,7 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]model.Alert, er
 	}
 	events = append(events, e.resolveOrphans(now)...)
 	e.prune(now)
-	if err := e.saveLocked(ctx); err != nil {
+	if err := e.saveLocked(ctx, now); err != nil {
 		return events, err
 	}
 	for _, a := range events {
@@ -557,23 +577,29 @@ func sortedUnique(in []string) []string {
 	return slices.Compact(out)
 }
 
-func (e *Engine) saveLocked(ctx context.Context) error {
+func (e *Engine) saveLocked(ctx context.Context, now time.Time) error {
 	if e.opts.State == nil {
 		clear(e.dirty)
 		return nil
 	}
 	dets := map[string][]byte{}
+	saveDets := e.lastSave.IsZero() || now.Sub(e.lastSave) >= e.opts.StateEvery
 	for _, r := range e.rules {
+		if !saveDets {
+			break
+		}
 		b, err := r.det.MarshalState()
 		if err != nil {
 			return fmt.Errorf("save state of rule %q: %w", r.rule.Name(), err)
 		}
 		dets[r.stateKey] = b
 	}
-	es, _ := json.Marshal(struct {
-		LastSeq int64 `json:"last_seq"`
-	}{e.lastSeq})
-	dets[engineStateKey] = es
+	if saveDets {
+		es, _ := json.Marshal(struct {
+			LastSeq int64 `json:"last_seq"`
+		}{e.lastSeq})
+		dets[engineStateKey] = es
+	}
 	alerts := map[string][]byte{}
 	for k := range e.dirty {
 		st, ok := e.alerts[k]
@@ -589,6 +615,9 @@ func (e *Engine) saveLocked(ctx context.Context) error {
 	}
 	if err := e.opts.State.SaveRulesState(ctx, dets, alerts); err != nil {
 		return fmt.Errorf("save rules state: %w", err)
+	}
+	if saveDets {
+		e.lastSave = now
 	}
 	clear(e.dirty)
 	return nil
