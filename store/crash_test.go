@@ -66,7 +66,14 @@ func TestCrashLosesNoCommittedReply(t *testing.T) {
 		t.Skip("spawns a writer process")
 	}
 	path := filepath.Join(t.TempDir(), "crash.db")
-	for round, killAfter := range []int{3, 8} { // the same file killed twice
+	// The same file is killed three times: right after an acknowledgement
+	// (inside the next batch's transaction) and at staggered delays, which
+	// land at other points of a batch (binding, commit, checkpoint).
+	for round, kill := range []struct {
+		after int
+		delay time.Duration
+	}{{3, 0}, {8, 700 * time.Microsecond}, {5, 3 * time.Millisecond}} {
+		killAfter := kill.after
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashWriterChild$", "-test.count=1")
 		// each round writes new batches into the database the last
 		// round's kill left behind
@@ -88,7 +95,7 @@ func TestCrashLosesNoCommittedReply(t *testing.T) {
 			}
 			acked = append(acked, b)
 			if len(acked) == killAfter {
-				// mid-stream: the child is inside its next batch
+				time.Sleep(kill.delay)
 				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 					t.Fatal(err)
 				}
@@ -126,6 +133,15 @@ func TestCrashLosesNoCommittedReply(t *testing.T) {
 			if len(got) != crashBatch {
 				t.Errorf("round %d: batch %d acknowledged but %d of %d replies stored", round, b, len(got), crashBatch)
 			}
+		}
+		// the cursor never runs ahead of the replies it covers
+		h, ok, err := db.SourceHealth(ctx, "crash")
+		if err != nil || !ok {
+			t.Fatalf("round %d: source health: ok %v err %v", round, ok, err)
+		}
+		cb, _ := strconv.Atoi(h.Cursor)
+		if r, ok, _ := db.Reply(ctx, crashReplies(cb)[crashBatch-1].Key()); !ok || r.ID == "" {
+			t.Errorf("round %d: cursor %s stored without its batch's replies", round, h.Cursor)
 		}
 		// a batch is all or nothing, acknowledged or not
 		var n int
