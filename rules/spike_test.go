@@ -258,3 +258,33 @@ func TestPoissonTail(t *testing.T) {
 		}
 	}
 }
+
+// TestSpikeAllTargetsPopularPost: across all targets, one MP's popular post
+// is not a campaign either.
+func TestSpikeAllTargetsPopularPost(t *testing.T) {
+	rs := mustParse(t, `
+rules:
+  - name: all
+    type: spike
+    group_by: []
+    threshold_cur: 40
+    threshold_ref: 5
+    spike_height: 2
+    poisson_p: 1.0e-6
+    per_post: {first_hours: 2, ratio_vs_p90: 3}
+`)
+	for _, c := range []struct {
+		extra int
+		want  string
+	}{{75, ""}, {400, "firing#1"}} {
+		e := mustEngine(t, rs, EngineOptions{})
+		in := posty("mp-a", 60, t0)
+		in = append(in, hourly("mp-b", 3, 60, t0, 6)...)
+		in = append(in, spread("mp-a", "viral", c.extra, t0.Add(60*time.Hour), time.Hour, "fan")...)
+		sortReplies(in)
+		e.Ingest(in...)
+		if got := eval(t, e, t0.Add(60*time.Hour+59*time.Minute)); statuses(got) != c.want {
+			t.Errorf("%d replies on one post: %q, want %q (%v)", c.extra, statuses(got), c.want, summaries(got))
+		}
+	}
+}
