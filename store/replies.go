@@ -30,6 +30,8 @@ const scanPage = 1000
 // SaveReplies upserts replies (and their authors) in transactions of at most
 // saveBatch replies. A reply already stored, by (platform, id), is updated in
 // place and keeps its seq; added counts only replies stored for the first time.
+// On error, the transactions already committed stay (added counts their new
+// replies) and the failing one leaves nothing; saving again is safe.
 func (db *DB) SaveReplies(ctx context.Context, replies []model.Reply) (added int, err error) {
 	for start := 0; start < len(replies); start += saveBatch {
 		end := min(start+saveBatch, len(replies))
