@@ -3,6 +3,8 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -101,9 +103,52 @@ type lexDetector struct {
 }
 
 type lexGroup struct {
-	Totals  map[int64]int `json:"totals"` // bucket start (unix s) -> replies
-	Hits    []lexHit      `json:"hits"`
-	Episode int64         `json:"episode,omitempty"` // window start of the open finding (unix s)
+	// Buckets count all replies per lexBucket, oldest first, and Total is
+	// their sum: the window slides by dropping buckets from the front.
+	Buckets []lexCount `json:"buckets"`
+	Total   int        `json:"total"`
+	Hits    []lexHit   `json:"hits"`
+	Episode int64      `json:"episode,omitempty"` // window start of the open finding (unix s)
+
+	// version counts changes to Hits; cached is the finding's costly part
+	// for the version it was built from (the share is filled in fresh).
+	version int
+	cached  *lexCached
+}
+
+type lexCount struct {
+	Start int64 `json:"s"` // unix seconds
+	N     int   `json:"n"`
+}
+
+type lexCached struct {
+	version int
+	f       Finding
+	authors int
+	top     string
+	lexs    string
+	span    time.Duration
+}
+
+// count adds one reply created at start's bucket, keeping Buckets sorted
+// (late replies from a slow crawl land in an older bucket).
+func (g *lexGroup) count(start int64) {
+	g.Total++
+	k := len(g.Buckets)
+	if k > 0 && g.Buckets[k-1].Start == start {
+		g.Buckets[k-1].N++
+		return
+	}
+	if k == 0 || g.Buckets[k-1].Start < start {
+		g.Buckets = append(g.Buckets, lexCount{start, 1})
+		return
+	}
+	i := sort.Search(k, func(i int) bool { return g.Buckets[i].Start >= start })
+	if i < k && g.Buckets[i].Start == start {
+		g.Buckets[i].N++
+		return
+	}
+	g.Buckets = slices.Insert(g.Buckets, i, lexCount{start, 1})
 }
 
 // lexHit is a matching reply, kept with what its evidence needs.
@@ -130,10 +175,10 @@ func (d *lexDetector) Observe(it *Item) {
 	key := d.group(r)
 	g := d.groups[key]
 	if g == nil {
-		g = &lexGroup{Totals: map[int64]int{}}
+		g = &lexGroup{}
 		d.groups[key] = g
 	}
-	g.Totals[r.CreatedAt.Truncate(lexBucket).Unix()]++
+	g.count(r.CreatedAt.Truncate(lexBucket).Unix())
 	d.scratch = d.m.match(it.Norm, d.scratch)
 	if len(d.scratch) == 0 {
 		return
@@ -144,6 +189,7 @@ func (d *lexDetector) Observe(it *Item) {
 		h.Terms = append(h.Terms, d.m.labels[id])
 	}
 	g.Hits = append(g.Hits, h)
+	g.version++
 }
 
 func (d *lexDetector) Evaluate(now time.Time) []Finding {
@@ -157,18 +203,20 @@ func (d *lexDetector) Evaluate(now time.Time) []Finding {
 				kept = append(kept, h)
 			}
 		}
+		if len(kept) != len(g.Hits) {
+			g.version++
+		}
 		clear(g.Hits[len(kept):])
 		g.Hits = kept
-		total := 0
-		for b, n := range g.Totals {
-			// A bucket counts when it overlaps the window.
-			if time.Unix(b, 0).Add(lexBucket).After(cutoff) {
-				total += n
-			} else {
-				delete(g.Totals, b)
-			}
+		// A bucket counts while it overlaps the window.
+		drop := 0
+		for drop < len(g.Buckets) && !time.Unix(g.Buckets[drop].Start, 0).Add(lexBucket).After(cutoff) {
+			g.Total -= g.Buckets[drop].N
+			drop++
 		}
-		if len(g.Hits) == 0 && len(g.Totals) == 0 {
+		g.Buckets = append(g.Buckets[:0], g.Buckets[drop:]...)
+		total := g.Total
+		if len(g.Hits) == 0 && len(g.Buckets) == 0 {
 			delete(d.groups, key)
 			continue
 		}
@@ -204,6 +252,33 @@ func (d *lexDetector) finding(key string, g *lexGroup, total int, now time.Time)
 	if !pass {
 		return Finding{}, false
 	}
+	c := g.cached
+	if c == nil || c.version != g.version {
+		c = d.build(key, g, now)
+		g.cached = c
+	}
+	if c.authors < d.spec.MinAccounts {
+		return Finding{}, false
+	}
+	if g.Episode == 0 {
+		g.Episode = c.f.WindowStart.Unix()
+	}
+	f := c.f
+	f.WindowStart = time.Unix(g.Episode, 0).UTC()
+	f.WindowEnd = now.UTC()
+	f.Metrics = maps.Clone(c.f.Metrics)
+	f.Metrics["replies_total"] = float64(total)
+	f.Metrics["share"] = textRound(share, 4)
+	f.Summary = fmt.Sprintf("%d replies from %d accounts to %s used the %s lexicon within %s (%.1f%% of %d replies): %s",
+		count, c.authors, textTargets(d.env, f.Targets), c.lexs, textSpan(c.span), 100*share, total, c.top)
+	f.Evidence.Reason = f.Summary
+	return f, true
+}
+
+// build computes the parts of a group's finding that depend only on its
+// matching replies, so evaluations between new matches reuse them. (The
+// account signals are computed at that time too.)
+func (d *lexDetector) build(key string, g *lexGroup, now time.Time) *lexCached {
 	hits := append([]lexHit(nil), g.Hits...)
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].At != hits[j].At {
@@ -216,7 +291,7 @@ func (d *lexDetector) finding(key string, g *lexGroup, total int, now time.Time)
 	plats := map[model.Platform]bool{}
 	terms := map[string]int{}
 	times := make([]time.Time, 0, len(hits))
-	f := Finding{Metrics: map[string]float64{}}
+	f := Finding{Scope: key, Size: float64(len(hits)), Metrics: map[string]float64{}}
 	seen := map[string]bool{}
 	for _, h := range hits {
 		authors[lexAuthorID(h)] = h.Author
@@ -231,16 +306,8 @@ func (d *lexDetector) finding(key string, g *lexGroup, total int, now time.Time)
 			f.ReplyIDs = append(f.ReplyIDs, h.Key)
 		}
 	}
-	if len(authors) < d.spec.MinAccounts {
-		return Finding{}, false
-	}
-	if g.Episode == 0 {
-		g.Episode = time.Unix(0, hits[0].At).UTC().Truncate(time.Hour).Unix()
-	}
-	f.Scope = key
-	f.WindowStart = time.Unix(g.Episode, 0).UTC()
-	f.WindowEnd = now.UTC()
-	f.Size = float64(count)
+	c := &lexCached{version: g.version, authors: len(authors), span: time.Duration(hits[len(hits)-1].At - hits[0].At)}
+	f.WindowStart = time.Unix(0, hits[0].At).UTC().Truncate(time.Hour)
 	f.Targets = textSortedKeys(targets)
 	for p := range plats {
 		f.Platforms = append(f.Platforms, p)
@@ -281,27 +348,23 @@ func (d *lexDetector) finding(key string, g *lexGroup, total int, now time.Time)
 		}
 		top = append(top, fmt.Sprintf("%q ×%d", r.term[strings.IndexByte(r.term, '/')+1:], r.n))
 	}
-	f.Metrics["matches"] = float64(count)
+	c.top = strings.Join(top, ", ")
+	f.Metrics["matches"] = float64(len(hits))
 	f.Metrics["accounts"] = float64(len(authors))
-	f.Metrics["replies_total"] = float64(total)
-	f.Metrics["share"] = textRound(share, 4)
 	f.Metrics["terms"] = float64(len(ranked))
 	lexNames := map[string]bool{}
 	for _, r := range ranked {
 		lexNames[r.term[:strings.IndexByte(r.term, '/')]] = true
 	}
-	who := textTargets(d.env, f.Targets)
-	f.Summary = fmt.Sprintf("%d replies from %d accounts to %s used the %s lexicon within %s (%.1f%% of %d replies): %s",
-		count, len(authors), who, strings.Join(textSortedKeys(lexNames), ", "), textSpan(time.Duration(hits[len(hits)-1].At-hits[0].At)),
-		100*share, total, strings.Join(top, ", "))
+	c.lexs = strings.Join(textSortedKeys(lexNames), ", ")
 	sig := ComputeSignals(profiles, times, now, d.spec.Signals)
 	f.Evidence = model.Evidence{
-		Reason:  f.Summary,
-		Count:   float64(count),
+		Count:   float64(len(hits)),
 		Samples: lexSamples(hits),
 		Signals: &sig,
 	}
-	return f, true
+	c.f = f
+	return c
 }
 
 func lexAuthorID(h lexHit) string {
@@ -341,12 +404,12 @@ func lexSamples(hits []lexHit) []model.Sample {
 }
 
 type lexState struct {
-	Version int                  `json:"version"`
+	Version int                  `json:"version"` // 2: bucket counts as a sorted list
 	Groups  map[string]*lexGroup `json:"groups"`
 }
 
 func (d *lexDetector) MarshalState() ([]byte, error) {
-	b, err := json.Marshal(lexState{Version: 1, Groups: d.groups})
+	b, err := json.Marshal(lexState{Version: 2, Groups: d.groups})
 	if err != nil {
 		return nil, fmt.Errorf("marshal narrative state: %w", err)
 	}
@@ -358,16 +421,11 @@ func (d *lexDetector) UnmarshalState(b []byte) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("unmarshal narrative state: %w", err)
 	}
-	if st.Version != 1 {
+	if st.Version != 2 {
 		return fmt.Errorf("unmarshal narrative state: unknown version %d", st.Version)
 	}
 	if st.Groups == nil {
 		st.Groups = map[string]*lexGroup{}
-	}
-	for _, g := range st.Groups {
-		if g.Totals == nil {
-			g.Totals = map[int64]int{}
-		}
 	}
 	d.groups = st.Groups
 	return nil

@@ -164,6 +164,7 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 		authors: make(map[string]*rnAuthor),
 		strs:    make(map[string]string),
 		uf:      text.NewUnionFind(0),
+		cache:   make(map[string]rnCached),
 	}, nil
 }
 
@@ -172,6 +173,12 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 // campaign would make indexing quadratic, while 256 newest entries per band
 // reach far enough back that an old, still unjoined near-copy is found.
 const rnMaxChain = 256
+
+// rnMaxConfirm bounds the exact Jaccard checks per new text against
+// candidates outside its component. Variants generated from templates can
+// make hundreds of candidates that just miss the threshold; the ones sharing
+// the most bands are tried first.
+const rnMaxConfirm = 64
 
 // rnSeed fixes the MinHash family; state holds texts, not signatures, so it
 // could change without breaking saved state.
@@ -193,6 +200,8 @@ type rnDetector struct {
 	authors map[string]*rnAuthor
 	strs    map[string]string // interned targets and platforms
 	uf      *text.UnionFind
+	expiry  []rnExpiry          // min-heap by created_at: when replies leave
+	cache   map[string]rnCached // last finding per cluster id
 
 	// scratch
 	set    []uint32
@@ -215,6 +224,20 @@ type rnNode struct {
 	// window, and a merge keeps the older cluster's id.
 	cid   string
 	cidAt int64
+}
+
+// rnExpiry says a reply of the node in slot was created at at; the heap
+// finds the replies leaving the window without scanning all nodes.
+type rnExpiry struct {
+	at   int64
+	slot int32
+}
+
+// rnCached is a cluster's last finding and the fingerprint of the nodes and
+// replies it was built from.
+type rnCached struct {
+	fp uint64
+	f  Finding
 }
 
 type rnEdge struct {
@@ -333,9 +356,53 @@ func (d *rnDetector) add(norm text.Normalized, orig string, m rnMember) {
 	if slot, ok := d.exact[h]; ok {
 		n := d.nodes[slot]
 		n.members = append(n.members, m)
+		d.expire(m.at, slot)
 		return
 	}
 	d.insert(&rnNode{hash: h, orig: orig, members: []rnMember{m}}, norm.Folded)
+}
+
+// expire records when a reply of slot leaves the window (heap push).
+func (d *rnDetector) expire(at int64, slot int32) {
+	d.expiry = append(d.expiry, rnExpiry{at, slot})
+	h := d.expiry
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].at <= h[i].at {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+// popExpired removes and returns the slot of the earliest reply created
+// before cutoff, or -1.
+func (d *rnDetector) popExpired(cutoff int64) int32 {
+	h := d.expiry
+	if len(h) == 0 || h[0].at >= cutoff {
+		return -1
+	}
+	slot := h[0].slot
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l].at < h[m].at {
+			m = l
+		}
+		if r < len(h) && h[r].at < h[m].at {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	d.expiry = h
+	return slot
 }
 
 // insert indexes a new node for the text whose accent-free form is folded.
@@ -349,6 +416,9 @@ func (d *rnDetector) insert(n *rnNode, folded string) {
 	d.link(slot, d.keys)
 	d.lsh.Add(slot, d.keys)
 	d.exact[n.hash] = slot
+	for _, m := range n.members {
+		d.expire(m.at, slot)
+	}
 }
 
 func (d *rnDetector) alloc(n *rnNode) int32 {
@@ -371,12 +441,20 @@ func (d *rnDetector) alloc(n *rnNode) int32 {
 func (d *rnDetector) link(slot int32, keys []uint32) {
 	n := d.nodes[slot]
 	d.cand = d.lsh.Candidates(keys, d.cand)
+	if len(d.cand) > rnMaxConfirm {
+		// Likeliest near-copies first: those sharing the most bands.
+		slices.SortStableFunc(d.cand, func(a, b int32) int { return d.lsh.Hits(b) - d.lsh.Hits(a) })
+	}
+	confirmed := 0
 	for _, c := range d.cand {
 		if c == slot || d.nodes[c] == nil {
 			continue
 		}
 		if d.uf.Find(c) == d.uf.Find(slot) {
 			continue
+		}
+		if confirmed++; confirmed > rnMaxConfirm {
+			break
 		}
 		// |A∩B|/|A∪B| <= min/max: sets of very different sizes cannot
 		// reach the threshold, and the check costs nothing.
@@ -397,8 +475,20 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 // evict drops replies created before cutoff, frees emptied nodes and
 // re-links the nodes that were joined through them.
 func (d *rnDetector) evict(cutoff int64) {
+	var touched []int32
+	for {
+		slot := d.popExpired(cutoff)
+		if slot < 0 {
+			break
+		}
+		touched = append(touched, slot)
+	}
+	slices.Sort(touched)
+	touched = slices.Compact(touched)
 	var repair []int32
-	for slot, n := range d.nodes {
+	freed := false
+	for _, slot := range touched {
+		n := d.nodes[slot]
 		if n == nil {
 			continue
 		}
@@ -419,13 +509,17 @@ func (d *rnDetector) evict(cutoff int64) {
 		}
 		for _, e := range n.edges {
 			o := d.nodes[e.to]
-			o.edges = slices.DeleteFunc(o.edges, func(x rnEdge) bool { return x.to == int32(slot) })
+			o.edges = slices.DeleteFunc(o.edges, func(x rnEdge) bool { return x.to == slot })
 			repair = append(repair, e.to)
 		}
-		d.lsh.Remove(int32(slot))
+		d.lsh.Remove(slot)
 		delete(d.exact, n.hash)
 		d.nodes[slot] = nil
-		d.free = append(d.free, int32(slot))
+		d.free = append(d.free, slot)
+		freed = true
+	}
+	if !freed {
+		return // components unchanged: the union-find is still right
 	}
 	d.rebuild()
 	for _, slot := range repair {
@@ -487,6 +581,15 @@ func (d *rnDetector) Evaluate(now time.Time) []Finding {
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
+	live := map[string]bool{}
+	for _, f := range out {
+		live[strings.TrimPrefix(f.Scope, "cluster:")] = true
+	}
+	for cid := range d.cache {
+		if !live[cid] {
+			delete(d.cache, cid)
+		}
+	}
 	return out
 }
 
@@ -497,6 +600,30 @@ func (d *rnDetector) setCID(slots []int32, cid string, at int64) {
 }
 
 func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
+	// An unchanged firing cluster (same nodes, same replies) gives the
+	// same finding: reuse it rather than rebuild the evidence at every step.
+	fp := uint64(len(slots))
+	oldCID, oldAt := "", int64(0)
+	for _, s := range slots {
+		n := d.nodes[s]
+		fp ^= rnMix(uint64(s)<<32 ^ uint64(len(n.members)) ^ uint64(n.members[0].at)*0x9E3779B97F4A7C15 ^ uint64(n.members[len(n.members)-1].at))
+		if n.cid != "" && (oldCID == "" || n.cidAt < oldAt || n.cidAt == oldAt && n.cid < oldCID) {
+			oldCID, oldAt = n.cid, n.cidAt
+		}
+	}
+	if c, ok := d.cache[oldCID]; ok && oldCID != "" && c.fp == fp {
+		d.setCID(slots, oldCID, oldAt)
+		return c.f, true
+	}
+	f, ok := d.build(slots, now)
+	if ok {
+		d.cache[strings.TrimPrefix(f.Scope, "cluster:")] = rnCached{fp: fp, f: f}
+	}
+	return f, ok
+}
+
+// build computes a cluster's finding from its nodes.
+func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	var (
 		members []rnMember
 		authors = map[*rnAuthor]bool{}
@@ -839,9 +966,20 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 		if slot, dup := d.exact[n.hash]; dup {
 			// Saved by a normaliser that told the texts apart.
 			d.nodes[slot].members = append(d.nodes[slot].members, n.members...)
+			for _, m := range n.members {
+				d.expire(m.at, slot)
+			}
 			continue
 		}
 		d.insert(n, norm.Folded)
 	}
 	return nil
+}
+
+// rnMix is the splitmix64 finaliser, for fingerprints.
+func rnMix(z uint64) uint64 {
+	z += 0x9E3779B97F4A7C15
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	return z ^ z>>31
 }

@@ -883,3 +883,25 @@ func BenchmarkNarrativeRulesVsBarePass(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/full.Seconds(), "rules-replies/s")
 	b.ReportMetric(full.Seconds()/bare.Seconds(), "ratio")
 }
+
+// Evaluations between changes reuse a cluster's finding; a new reply or an
+// eviction rebuilds it.
+func TestRepeatedNarrativeFindingCache(t *testing.T) {
+	d := ntRN(t, nil)
+	ntObserve(d, ntCampaign("en", ntEN[:6], []string{"mp-a"}, 0)...)
+	now := ntStart.Add(3 * time.Hour)
+	a, _ := json.Marshal(d.Evaluate(now))
+	b, _ := json.Marshal(d.Evaluate(now.Add(time.Minute)))
+	if string(a) != string(b) {
+		t.Errorf("unchanged cluster, different finding:\n%s\n%s", a, b)
+	}
+	ntObserve(d, ntReply("more", "mp-b", "another", ntEN[6], 2*time.Hour))
+	fs := d.Evaluate(now.Add(2 * time.Minute))
+	if len(fs) != 1 || fs[0].Size != 7 || len(fs[0].Targets) != 2 {
+		t.Errorf("after a new copy: %+v", fs)
+	}
+	fs = d.Evaluate(ntStart.Add(48*time.Hour + 30*time.Minute)) // en0 (0m) and en1 (17m) leave
+	if len(fs) != 1 || fs[0].Size != 5 {
+		t.Errorf("after eviction: %+v", fs)
+	}
+}

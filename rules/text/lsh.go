@@ -17,6 +17,7 @@ type LSH struct {
 	next, prev  []int32          // per entry: chain links, -1 at the ends
 	live        []bool           // per id
 	seen        []uint32         // per id: query epoch that last returned it
+	hits        []uint8          // per id: bands it shared in that query
 	epoch       uint32
 	n           int
 	maxChain    int
@@ -86,6 +87,7 @@ func (l *LSH) Add(id int32, keys []uint32) {
 	for int(id) >= len(l.live) {
 		l.live = append(l.live, false)
 		l.seen = append(l.seen, 0)
+		l.hits = append(l.hits, 0)
 		for b := 0; b < l.bands; b++ {
 			l.keys = append(l.keys, 0)
 			l.next = append(l.next, -1)
@@ -134,6 +136,10 @@ func (l *LSH) Remove(id int32) {
 	l.n--
 }
 
+// Hits is how many bands id shared with the keys of the last Candidates
+// call that returned it: more shared bands means a likelier near-copy.
+func (l *LSH) Hits(id int32) int { return int(l.hits[id]) }
+
 // Keys returns the band keys id was added with (nil when absent); the slice
 // aliases the index.
 func (l *LSH) Keys(id int32) []uint32 {
@@ -165,9 +171,13 @@ func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 			walked++
 			id := e / int32(l.bands)
 			if l.seen[id] == l.epoch {
+				if l.hits[id] < 255 {
+					l.hits[id]++
+				}
 				continue
 			}
 			l.seen[id] = l.epoch
+			l.hits[id] = 1
 			dst = append(dst, id)
 		}
 	}

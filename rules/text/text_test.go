@@ -376,6 +376,9 @@ func TestLSHAddRemoveCandidates(t *testing.T) {
 			t.Errorf("candidates %v include unrelated %d", got, id)
 		}
 	}
+	if l.Hits(0) != l.Bands() || l.Hits(1) < 1 || l.Hits(1) > l.Bands() {
+		t.Errorf("hits: identical %d (want %d), reordered %d", l.Hits(0), l.Bands(), l.Hits(1))
+	}
 	l.Remove(1)
 	l.Remove(1) // twice is harmless
 	if got := l.Candidates(keysOf(narrativeEN), nil); has(got, 1) || !has(got, 2) {
