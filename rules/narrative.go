@@ -114,6 +114,7 @@ type lexGroup struct {
 	// for the version it was built from (the share is filled in fresh).
 	version int
 	cached  *lexCached
+	minAt   int64 // earliest hit (0 = unknown): no scan before it expires
 }
 
 type lexCount struct {
@@ -190,31 +191,41 @@ func (d *lexDetector) Observe(it *Item) {
 	}
 	g.Hits = append(g.Hits, h)
 	g.version++
+	if g.minAt != 0 && h.At < g.minAt {
+		g.minAt = h.At
+	}
 }
 
 func (d *lexDetector) Evaluate(now time.Time) []Finding {
-	cutoff := now.Add(-d.spec.Window.D())
+	cutoff := now.Add(-d.spec.Window.D()).UnixNano()
 	var out []Finding
-	for _, key := range textSortedKeys(d.groups) {
-		g := d.groups[key]
-		kept := g.Hits[:0]
-		for _, h := range g.Hits {
-			if h.At >= cutoff.UnixNano() {
-				kept = append(kept, h)
+	for key, g := range d.groups {
+		if len(g.Hits) > 0 && (g.minAt == 0 || g.minAt < cutoff) {
+			kept := g.Hits[:0]
+			g.minAt = 0
+			for _, h := range g.Hits {
+				if h.At >= cutoff {
+					kept = append(kept, h)
+					if g.minAt == 0 || h.At < g.minAt {
+						g.minAt = h.At
+					}
+				}
 			}
+			if len(kept) != len(g.Hits) {
+				g.version++
+			}
+			clear(g.Hits[len(kept):])
+			g.Hits = kept
 		}
-		if len(kept) != len(g.Hits) {
-			g.version++
-		}
-		clear(g.Hits[len(kept):])
-		g.Hits = kept
 		// A bucket counts while it overlaps the window.
 		drop := 0
-		for drop < len(g.Buckets) && !time.Unix(g.Buckets[drop].Start, 0).Add(lexBucket).After(cutoff) {
+		for drop < len(g.Buckets) && g.Buckets[drop].Start*int64(time.Second)+int64(lexBucket) <= cutoff {
 			g.Total -= g.Buckets[drop].N
 			drop++
 		}
-		g.Buckets = append(g.Buckets[:0], g.Buckets[drop:]...)
+		if drop > 0 {
+			g.Buckets = append(g.Buckets[:0], g.Buckets[drop:]...)
+		}
 		total := g.Total
 		if len(g.Hits) == 0 && len(g.Buckets) == 0 {
 			delete(d.groups, key)
@@ -227,6 +238,7 @@ func (d *lexDetector) Evaluate(now time.Time) []Finding {
 		}
 		out = append(out, f)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
 	return out
 }
 

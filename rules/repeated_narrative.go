@@ -165,6 +165,8 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 		strs:    make(map[string]string),
 		uf:      text.NewUnionFind(0),
 		cache:   make(map[string]rnCached),
+		big:     make(map[int32]bool),
+		cids:    make(map[int32]bool),
 	}, nil
 }
 
@@ -175,10 +177,11 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 const rnMaxChain = 256
 
 // rnMaxConfirm bounds the exact Jaccard checks per new text against
-// candidates outside its component. Variants generated from templates can
-// make hundreds of candidates that just miss the threshold; the ones sharing
-// the most bands are tried first.
-const rnMaxConfirm = 64
+// candidates outside its component. Text with a small vocabulary (or
+// template-made variants) can make hundreds of candidates that miss the
+// threshold; the ones sharing the most bands, the likeliest near-copies,
+// are tried first, and a true near-copy shares many.
+const rnMaxConfirm = 16
 
 // rnSeed fixes the MinHash family; state holds texts, not signatures, so it
 // could change without breaking saved state.
@@ -200,16 +203,24 @@ type rnDetector struct {
 	authors map[string]*rnAuthor
 	strs    map[string]string // interned targets and platforms
 	uf      *text.UnionFind
-	expiry  []rnExpiry          // min-heap by created_at: when replies leave
-	cache   map[string]rnCached // last finding per cluster id
+	// Components are kept incrementally: ring links each node to the next
+	// node of its component (a circular list, spliced on union), weight
+	// counts a component's replies at its root, and big holds the roots
+	// of components with at least min_accounts replies, the only ones an
+	// evaluation looks at.
+	ring   []int32
+	weight []int32
+	big    map[int32]bool
+	cids   map[int32]bool      // slots carrying a cluster id
+	expiry []rnExpiry          // min-heap by created_at: when replies leave
+	cache  map[string]rnCached // last finding per cluster id
 
 	// scratch
-	set    []uint32
-	set16  []uint16
-	counts []int32
-	sig    []uint32
-	keys   []uint32
-	cand   []int32
+	set   []uint32
+	set16 []uint16
+	sig   []uint32
+	keys  []uint32
+	cand  []int32
 }
 
 type rnNode struct {
@@ -357,6 +368,7 @@ func (d *rnDetector) add(norm text.Normalized, orig string, m rnMember) {
 		n := d.nodes[slot]
 		n.members = append(n.members, m)
 		d.expire(m.at, slot)
+		d.weigh(d.uf.Find(slot), 1)
 		return
 	}
 	d.insert(&rnNode{hash: h, orig: orig, members: []rnMember{m}}, norm.Folded)
@@ -427,11 +439,17 @@ func (d *rnDetector) alloc(n *rnNode) int32 {
 		slot = d.free[k-1]
 		d.free = d.free[:k-1]
 		d.nodes[slot] = n
+		d.uf.MakeSet(slot) // its old component was rebuilt without it
 	} else {
 		slot = int32(len(d.nodes))
 		d.nodes = append(d.nodes, n)
 		d.uf.Grow(len(d.nodes))
+		d.ring = append(d.ring, 0)
+		d.weight = append(d.weight, 0)
 	}
+	d.ring[slot] = slot
+	d.weight[slot] = 0
+	d.weigh(slot, len(n.members))
 	return slot
 }
 
@@ -466,10 +484,45 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		if j < d.spec.JaccardMin {
 			continue
 		}
-		d.uf.Union(slot, c)
+		d.union(slot, c)
 		n.edges = append(n.edges, rnEdge{to: c, j: float32(j)})
 		d.nodes[c].edges = append(d.nodes[c].edges, rnEdge{to: slot, j: float32(j)})
 	}
+}
+
+// union joins the components of a and b, keeping rings and weights.
+func (d *rnDetector) union(a, b int32) {
+	ra, rb := d.uf.Find(a), d.uf.Find(b)
+	if ra == rb {
+		return
+	}
+	d.uf.Union(ra, rb)
+	root := d.uf.Find(ra)
+	w := d.weight[ra] + d.weight[rb]
+	d.ring[a], d.ring[b] = d.ring[b], d.ring[a] // splice the two cycles
+	delete(d.big, ra)
+	delete(d.big, rb)
+	d.weight[root] = 0
+	d.weigh(root, int(w))
+}
+
+// weigh adds delta replies to the component rooted at root.
+func (d *rnDetector) weigh(root int32, delta int) {
+	d.weight[root] += int32(delta)
+	if int(d.weight[root]) >= d.spec.MinAccounts {
+		d.big[root] = true
+	} else {
+		delete(d.big, root)
+	}
+}
+
+// component lists the slots of slot's component.
+func (d *rnDetector) component(slot int32, dst []int32) []int32 {
+	dst = append(dst[:0], slot)
+	for s := d.ring[slot]; s != slot; s = d.ring[s] {
+		dst = append(dst, s)
+	}
+	return dst
 }
 
 // evict drops replies created before cutoff, frees emptied nodes and
@@ -485,8 +538,7 @@ func (d *rnDetector) evict(cutoff int64) {
 	}
 	slices.Sort(touched)
 	touched = slices.Compact(touched)
-	var repair []int32
-	freed := false
+	var emptied []int32
 	for _, slot := range touched {
 		n := d.nodes[slot]
 		if n == nil {
@@ -502,26 +554,69 @@ func (d *rnDetector) evict(cutoff int64) {
 				delete(d.authors, m.author.id)
 			}
 		}
+		removed := len(n.members) - len(kept)
 		clear(n.members[len(kept):])
 		n.members = kept
-		if len(kept) > 0 {
+		d.weigh(d.uf.Find(slot), -removed)
+		if len(kept) == 0 {
+			emptied = append(emptied, slot)
+		}
+	}
+	if len(emptied) == 0 {
+		return
+	}
+	// A union-find cannot delete, so each component that lost a node is
+	// taken apart and joined again from its remaining edges; components
+	// untouched by the eviction keep their structure.
+	var comp, repair []int32
+	seen := map[int32]bool{}
+	for _, slot := range emptied {
+		if seen[slot] {
 			continue
 		}
-		for _, e := range n.edges {
-			o := d.nodes[e.to]
-			o.edges = slices.DeleteFunc(o.edges, func(x rnEdge) bool { return x.to == slot })
-			repair = append(repair, e.to)
+		comp = d.component(slot, comp)
+		root := d.uf.Find(slot)
+		delete(d.big, root)
+		for _, s := range comp {
+			seen[s] = true
 		}
-		d.lsh.Remove(slot)
-		delete(d.exact, n.hash)
-		d.nodes[slot] = nil
-		d.free = append(d.free, slot)
-		freed = true
+		for _, s := range comp {
+			n := d.nodes[s]
+			if len(n.members) > 0 {
+				continue
+			}
+			for _, e := range n.edges {
+				o := d.nodes[e.to]
+				o.edges = slices.DeleteFunc(o.edges, func(x rnEdge) bool { return x.to == s })
+				repair = append(repair, e.to)
+			}
+			n.edges = nil
+		}
+		for _, s := range comp {
+			d.uf.MakeSet(s)
+			d.ring[s] = s
+			d.weight[s] = int32(len(d.nodes[s].members))
+		}
+		for _, s := range comp {
+			n := d.nodes[s]
+			if len(n.members) == 0 {
+				d.lsh.Remove(s)
+				delete(d.exact, n.hash)
+				delete(d.cids, s)
+				d.nodes[s] = nil
+				d.free = append(d.free, s)
+				continue
+			}
+			d.weigh(s, 0)
+		}
+		for _, s := range comp {
+			if n := d.nodes[s]; n != nil {
+				for _, e := range n.edges {
+					d.union(s, e.to)
+				}
+			}
+		}
 	}
-	if !freed {
-		return // components unchanged: the union-find is still right
-	}
-	d.rebuild()
 	for _, slot := range repair {
 		if d.nodes[slot] == nil {
 			continue
@@ -530,46 +625,21 @@ func (d *rnDetector) evict(cutoff int64) {
 	}
 }
 
-// rebuild recomputes the components from the live edges.
-func (d *rnDetector) rebuild() {
-	d.uf.Reset(len(d.nodes))
-	for slot, n := range d.nodes {
-		if n == nil {
-			continue
-		}
-		for _, e := range n.edges {
-			d.uf.Union(int32(slot), e.to)
-		}
-	}
-}
-
 func (d *rnDetector) Evaluate(now time.Time) []Finding {
 	d.evict(now.Add(-d.spec.Window.D()).UnixNano())
-	// Count replies per component first: most components are one organic
-	// reply, and only the few large enough are worth grouping.
-	if cap(d.counts) < len(d.nodes) {
-		d.counts = make([]int32, len(d.nodes))
-	}
-	counts := d.counts[:len(d.nodes)]
-	clear(counts)
-	for slot, n := range d.nodes {
-		if n != nil {
-			counts[d.uf.Find(int32(slot))] += int32(len(n.members))
-		}
-	}
+	// Only components with enough replies can fire.
 	comps := map[int32][]int32{}
-	for slot, n := range d.nodes {
-		if n == nil {
-			continue
-		}
-		root := d.uf.Find(int32(slot))
-		if int(counts[root]) < d.spec.MinAccounts {
-			if n.cid != "" {
+	for root := range d.big {
+		comps[root] = d.component(root, nil)
+	}
+	// Nodes of a cluster that fired before and no longer can lose its id.
+	for s := range d.cids {
+		if n := d.nodes[s]; n == nil || !d.big[d.uf.Find(s)] {
+			if n != nil {
 				n.cid, n.cidAt = "", 0
 			}
-			continue
+			delete(d.cids, s)
 		}
-		comps[root] = append(comps[root], int32(slot))
 	}
 	var out []Finding
 	for _, slots := range comps {
@@ -596,6 +666,11 @@ func (d *rnDetector) Evaluate(now time.Time) []Finding {
 func (d *rnDetector) setCID(slots []int32, cid string, at int64) {
 	for _, s := range slots {
 		d.nodes[s].cid, d.nodes[s].cidAt = cid, at
+		if cid == "" {
+			delete(d.cids, s)
+		} else {
+			d.cids[s] = true
+		}
 	}
 }
 
@@ -969,6 +1044,7 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 			for _, m := range n.members {
 				d.expire(m.at, slot)
 			}
+			d.weigh(d.uf.Find(slot), len(n.members))
 			continue
 		}
 		d.insert(n, norm.Folded)

@@ -36,6 +36,13 @@ func (u *UnionFind) Grow(n int) {
 	}
 }
 
+// MakeSet makes x a singleton again. Only safe when no other id's parent
+// chain passes through x (its set is being taken apart as a whole).
+func (u *UnionFind) MakeSet(x int32) {
+	u.parent[x] = x
+	u.size[x] = 1
+}
+
 // Len is the number of ids.
 func (u *UnionFind) Len() int { return len(u.parent) }
 
