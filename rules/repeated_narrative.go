@@ -190,8 +190,13 @@ const rnSeed = 0x6d7077617463682d // "mpwatch-"
 // rnDetector keeps the window as nodes: one node per distinct normalised
 // text (exact copies share a node, its shingles and its LSH entry) holding
 // the replies that posted it. Confirmed near-duplicate pairs are kept as a
-// spanning forest of edges between nodes; clusters are its connected
-// components, rebuilt with a union-find at each evaluation.
+// spanning forest of edges between nodes (an edge only when it joins two
+// components, so fewer edges than nodes); clusters are its connected
+// components, kept in a union-find. When replies leave the window, a
+// component that lost a node is taken apart and joined again from its
+// remaining edges, and the former neighbours of the freed node look for
+// near-copies again, so a cluster held together by an old reply stays
+// together if its newer members are near-copies of each other.
 type rnDetector struct {
 	spec    RepeatedNarrativeSpec
 	env     Env
