@@ -216,6 +216,7 @@ type rnDetector struct {
 	ring   []int32
 	weight []int32
 	big    map[int32]bool
+	isBig  []bool              // big's membership by slot, to skip map writes
 	cids   map[int32]bool      // slots carrying a cluster id
 	expiry []rnExpiry          // min-heap by created_at: when replies leave
 	cache  map[string]rnCached // last finding per cluster id
@@ -451,6 +452,7 @@ func (d *rnDetector) alloc(n *rnNode) int32 {
 		d.uf.Grow(len(d.nodes))
 		d.ring = append(d.ring, 0)
 		d.weight = append(d.weight, 0)
+		d.isBig = append(d.isBig, false)
 	}
 	d.ring[slot] = slot
 	d.weight[slot] = 0
@@ -505,19 +507,27 @@ func (d *rnDetector) union(a, b int32) {
 	root := d.uf.Find(ra)
 	w := d.weight[ra] + d.weight[rb]
 	d.ring[a], d.ring[b] = d.ring[b], d.ring[a] // splice the two cycles
-	delete(d.big, ra)
-	delete(d.big, rb)
+	d.unbig(ra)
+	d.unbig(rb)
 	d.weight[root] = 0
 	d.weigh(root, int(w))
+}
+
+func (d *rnDetector) unbig(root int32) {
+	if d.isBig[root] {
+		d.isBig[root] = false
+		delete(d.big, root)
+	}
 }
 
 // weigh adds delta replies to the component rooted at root.
 func (d *rnDetector) weigh(root int32, delta int) {
 	d.weight[root] += int32(delta)
-	if int(d.weight[root]) >= d.spec.MinAccounts {
+	if int(d.weight[root]) < d.spec.MinAccounts {
+		d.unbig(root)
+	} else if !d.isBig[root] {
+		d.isBig[root] = true
 		d.big[root] = true
-	} else {
-		delete(d.big, root)
 	}
 }
 
@@ -580,8 +590,7 @@ func (d *rnDetector) evict(cutoff int64) {
 			continue
 		}
 		comp = d.component(slot, comp)
-		root := d.uf.Find(slot)
-		delete(d.big, root)
+		d.unbig(d.uf.Find(slot))
 		for _, s := range comp {
 			seen[s] = true
 		}
@@ -639,7 +648,7 @@ func (d *rnDetector) Evaluate(now time.Time) []Finding {
 	}
 	// Nodes of a cluster that fired before and no longer can lose its id.
 	for s := range d.cids {
-		if n := d.nodes[s]; n == nil || !d.big[d.uf.Find(s)] {
+		if n := d.nodes[s]; n == nil || !d.isBig[d.uf.Find(s)] {
 			if n != nil {
 				n.cid, n.cidAt = "", 0
 			}
