@@ -156,17 +156,16 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 	lsh := text.NewLSH(s.MinHash.Bands, s.MinHash.Rows)
 	lsh.SetMaxChain(rnMaxChain)
 	return &rnDetector{
-		spec:    *s,
-		env:     env,
-		lsh:     lsh,
-		mh:      text.NewMinHasher(lsh.SigLen(), rnSeed),
-		exact:   make(map[uint64]int32),
-		authors: make(map[string]*rnAuthor),
-		strs:    make(map[string]string),
-		uf:      text.NewUnionFind(0),
-		cache:   make(map[string]rnCached),
-		big:     make(map[int32]bool),
-		cids:    make(map[int32]bool),
+		spec:  *s,
+		env:   env,
+		lsh:   lsh,
+		mh:    text.NewMinHasher(lsh.SigLen(), rnSeed),
+		exact: make(map[uint64]int32),
+		strs:  make(map[string]string),
+		uf:    text.NewUnionFind(0),
+		cache: make(map[string]rnCached),
+		big:   make(map[int32]bool),
+		cids:  make(map[int32]bool),
 	}, nil
 }
 
@@ -198,16 +197,15 @@ const rnSeed = 0x6d7077617463682d // "mpwatch-"
 // near-copies again, so a cluster held together by an old reply stays
 // together if its newer members are near-copies of each other.
 type rnDetector struct {
-	spec    RepeatedNarrativeSpec
-	env     Env
-	lsh     *text.LSH
-	mh      *text.MinHasher
-	nodes   []*rnNode // by slot; nil = free
-	free    []int32
-	exact   map[uint64]int32 // text hash -> slot
-	authors map[string]*rnAuthor
-	strs    map[string]string // interned targets and platforms
-	uf      *text.UnionFind
+	spec  RepeatedNarrativeSpec
+	env   Env
+	lsh   *text.LSH
+	mh    *text.MinHasher
+	nodes []*rnNode // by slot; nil = free
+	free  []int32
+	exact map[uint64]int32  // text hash -> slot
+	strs  map[string]string // interned targets and platforms
+	uf    *text.UnionFind
 	// Components are kept incrementally: ring links each node to the next
 	// node of its component (a circular list, spliced on union), weight
 	// counts a component's replies at its root, and big holds the roots
@@ -267,14 +265,51 @@ type rnMember struct {
 	url      string
 	target   string
 	platform model.Platform
-	author   *rnAuthor
+	author   rnAuthor
 	at       int64 // created_at, unix nanoseconds
 }
 
+// rnAuthor is what evidence needs of a reply's author, kept inline: most
+// organic authors post once in a window, and a shared table with counts
+// cost more than the copy.
 type rnAuthor struct {
-	id   string // platform-qualified
-	a    model.Author
-	refs int
+	id, handle, name, url string
+	created               int64 // unix nanoseconds, 0 when unknown
+	followers, following  int32
+	posts                 int32
+	defaultAvatar         bool
+}
+
+func newRNAuthor(a model.Author) rnAuthor {
+	ra := rnAuthor{id: a.ID, handle: a.Handle, name: a.Name, url: a.URL,
+		followers: int32(a.Followers), following: int32(a.Following), posts: int32(a.Posts), defaultAvatar: a.DefaultAvatar}
+	if a.CreatedAt != nil {
+		ra.created = a.CreatedAt.UnixNano()
+	}
+	return ra
+}
+
+func (a rnAuthor) profile() model.Author {
+	p := model.Author{ID: a.id, Handle: a.handle, Name: a.name, URL: a.url,
+		Followers: int(a.followers), Following: int(a.following), Posts: int(a.posts), DefaultAvatar: a.defaultAvatar}
+	if a.created != 0 {
+		t := time.Unix(0, a.created).UTC()
+		p.CreatedAt = &t
+	}
+	return p
+}
+
+// who is the member's account identity for counting distinct authors: the
+// platform's account id, else the handle; an unknown author is only itself.
+func (m *rnMember) who() string {
+	id := m.author.id
+	if id == "" {
+		id = m.author.handle
+	}
+	if id == "" {
+		return "reply:" + m.key
+	}
+	return string(m.platform) + ":" + id
 }
 
 func (d *rnDetector) intern(s string) string {
@@ -343,27 +378,12 @@ func rnOwnWords(s string) (string, bool) {
 }
 
 func (d *rnDetector) member(r *model.Reply) rnMember {
-	aid := r.Author.ID
-	if aid == "" {
-		aid = r.Author.Handle
-	}
-	if aid == "" {
-		aid = "reply:" + r.ID // unknown author: only itself
-	}
-	aid = string(r.Platform) + ":" + aid
-	a := d.authors[aid]
-	if a == nil {
-		a = &rnAuthor{id: aid}
-		d.authors[aid] = a
-	}
-	a.a = r.Author // the latest profile wins
-	a.refs++
 	return rnMember{
 		key:      r.Key(),
 		url:      r.URL,
 		target:   d.intern(r.Target),
 		platform: model.Platform(d.intern(string(r.Platform))),
-		author:   a,
+		author:   newRNAuthor(r.Author),
 		at:       r.CreatedAt.UnixNano(),
 	}
 }
@@ -563,10 +583,6 @@ func (d *rnDetector) evict(cutoff int64) {
 		for _, m := range n.members {
 			if m.at >= cutoff {
 				kept = append(kept, m)
-				continue
-			}
-			if m.author.refs--; m.author.refs == 0 {
-				delete(d.authors, m.author.id)
 			}
 		}
 		removed := len(n.members) - len(kept)
@@ -715,14 +731,14 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	var (
 		members []rnMember
-		authors = map[*rnAuthor]bool{}
+		authors = map[string]rnAuthor{} // who -> profile
 		targets = map[string]bool{}
 		plats   = map[model.Platform]bool{}
 	)
 	for _, s := range slots {
 		for _, m := range d.nodes[s].members {
 			members = append(members, m)
-			authors[m.author] = true
+			authors[m.who()] = m.author
 			targets[m.target] = true
 			plats[m.platform] = true
 		}
@@ -732,13 +748,13 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	}
 	handles := map[string]bool{}
 	var profiles []model.Author
-	for a := range authors {
-		h := a.a.Handle
+	for who, a := range authors {
+		h := a.handle
 		if h == "" {
-			h = a.id
+			h = who
 		}
 		handles[h] = true
-		profiles = append(profiles, a.a)
+		profiles = append(profiles, a.profile())
 	}
 	times := make([]time.Time, 0, len(members))
 	for _, m := range members {
@@ -774,9 +790,9 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	// Representative: the text posted by the most distinct accounts.
 	rep, repAuthors := slots[0], -1
 	for _, s := range slots {
-		seen := map[*rnAuthor]bool{}
-		for _, m := range d.nodes[s].members {
-			seen[m.author] = true
+		seen := map[string]bool{}
+		for i := range d.nodes[s].members {
+			seen[d.nodes[s].members[i].who()] = true
 		}
 		if len(seen) > repAuthors || len(seen) == repAuthors && d.nodes[s].members[0].at < d.nodes[rep].members[0].at {
 			rep, repAuthors = s, len(seen)
@@ -849,29 +865,29 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 func (d *rnDetector) samples(members []rnMember, textOf map[string]string) []model.Sample {
 	const want = 5
 	var picked []rnMember
-	usedA := map[*rnAuthor]bool{}
+	usedA := map[string]bool{}
 	usedT := map[string]bool{}
 	for pass := 0; pass < 2 && len(picked) < want; pass++ {
 		for _, m := range members {
 			if len(picked) == want {
 				break
 			}
-			if usedA[m.author] || pass == 0 && usedT[m.target] {
+			if usedA[m.who()] || pass == 0 && usedT[m.target] {
 				continue
 			}
-			usedA[m.author], usedT[m.target] = true, true
+			usedA[m.who()], usedT[m.target] = true, true
 			picked = append(picked, m)
 		}
 	}
 	sort.Slice(picked, func(i, j int) bool { return picked[i].at < picked[j].at })
 	out := make([]model.Sample, 0, len(picked))
 	for _, m := range picked {
-		author := m.author.a.Handle
+		author := m.author.handle
 		if author == "" {
-			author = m.author.a.Name
+			author = m.author.name
 		}
 		if author == "" {
-			author = m.author.a.ID
+			author = m.author.id
 		}
 		out = append(out, model.Sample{
 			ReplyKey:  m.key,
@@ -879,7 +895,7 @@ func (d *rnDetector) samples(members []rnMember, textOf map[string]string) []mod
 			Target:    m.target,
 			URL:       m.url,
 			Author:    author,
-			AuthorURL: m.author.a.URL,
+			AuthorURL: m.author.url,
 			Text:      textClip(textOf[m.key], 280),
 			CreatedAt: time.Unix(0, m.at).UTC(),
 		})
@@ -999,18 +1015,19 @@ type rnStateMember struct {
 
 func (d *rnDetector) MarshalState() ([]byte, error) {
 	st := rnState{Version: 1}
-	aidx := map[*rnAuthor]int{}
+	aidx := map[string]int{} // who -> index in st.Authors
 	for _, n := range d.nodes {
 		if n == nil {
 			continue
 		}
 		sn := rnStateNode{Orig: n.orig, CID: n.cid, CIDAt: n.cidAt}
 		for _, m := range n.members {
-			i, ok := aidx[m.author]
+			who := m.who()
+			i, ok := aidx[who]
 			if !ok {
 				i = len(st.Authors)
-				aidx[m.author] = i
-				st.Authors = append(st.Authors, rnStateAuthor{ID: m.author.id, Author: m.author.a})
+				aidx[who] = i
+				st.Authors = append(st.Authors, rnStateAuthor{ID: who, Author: m.author.profile()})
 			}
 			sn.Members = append(sn.Members, rnStateMember{Key: m.key, URL: m.url, Target: m.target, Platform: m.platform, Author: i, At: m.at})
 		}
@@ -1033,10 +1050,9 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 	}
 	fresh, _ := d.spec.NewDetector(d.env)
 	*d = *fresh.(*rnDetector)
-	authors := make([]*rnAuthor, len(st.Authors))
+	authors := make([]rnAuthor, len(st.Authors))
 	for i, a := range st.Authors {
-		authors[i] = &rnAuthor{id: a.ID, a: a.Author}
-		d.authors[a.ID] = authors[i]
+		authors[i] = newRNAuthor(a.Author)
 	}
 	for _, sn := range st.Nodes {
 		norm := d.normOf(sn.Orig)
@@ -1046,7 +1062,6 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 				return fmt.Errorf("unmarshal repeated_narrative state: member %s names author %d of %d", sm.Key, sm.Author, len(authors))
 			}
 			a := authors[sm.Author]
-			a.refs++
 			n.members = append(n.members, rnMember{key: sm.Key, url: sm.URL, target: d.intern(sm.Target), platform: model.Platform(d.intern(string(sm.Platform))), author: a, at: sm.At})
 		}
 		if len(n.members) == 0 {

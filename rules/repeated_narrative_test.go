@@ -387,8 +387,8 @@ func TestRepeatedNarrativeWindowEvictionAndStableID(t *testing.T) {
 	if fs := d.Evaluate(ntStart.Add(200 * time.Hour)); len(fs) != 0 {
 		t.Errorf("%d findings after the window passed", len(fs))
 	}
-	if d.lsh.Len() != 0 || len(d.exact) != 0 || len(d.authors) != 0 {
-		t.Errorf("state left after the window: lsh %d, exact %d, authors %d", d.lsh.Len(), len(d.exact), len(d.authors))
+	if d.lsh.Len() != 0 || len(d.exact) != 0 || len(d.big) != 0 || len(d.expiry) != 0 {
+		t.Errorf("state left after the window: lsh %d, exact %d, big %d, expiry %d", d.lsh.Len(), len(d.exact), len(d.big), len(d.expiry))
 	}
 }
 
