@@ -127,6 +127,9 @@ func Normalize(s string) Normalized {
 			pendingSp = true
 			continue
 		}
+		if (pendingSp || b.Len() == 0) && unicode.Is(unicode.Mn, r) {
+			continue // a mark with no letter to sit on (NFKC spells "˛" as space + mark)
+		}
 		if m, ok := confusable(r); ok {
 			r = m
 		}
