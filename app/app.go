@@ -160,7 +160,38 @@ func (a *App) buildNotifiers(b *Bundle) (map[string]notify.Notifier, error) {
 	for name, n := range a.opts.ExtraNotifiers {
 		out[name] = n
 	}
+	// every send is counted by receiver and outcome for /metrics
+	for name, n := range out {
+		out[name] = notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+			r, err := n.Notify(ctx, m)
+			outcome := "sent"
+			switch {
+			case err != nil && notify.IsPermanent(err):
+				outcome = "failed"
+			case err != nil:
+				outcome = "retry"
+			}
+			a.metrics.Delivery(name, outcome)
+			return r, err
+		})
+	}
 	return out, nil
+}
+
+// watchOutbox keeps the outbox backlog gauge current until ctx ends.
+func (a *App) watchOutbox(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if counts, err := a.db.DeliveryCounts(ctx); err == nil {
+			a.metrics.SetOutboxBacklog(counts["pending"] + counts["sending"])
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // apply builds the components that depend on the configuration and swaps

@@ -100,6 +100,8 @@ func (a *App) Serve(ctx context.Context, path string, hup <-chan os.Signal) erro
 		}
 	}()
 	_ = disp
+	bg.Add(1)
+	go func() { defer bg.Done(); a.watchOutbox(runCtx, 15*time.Second) }()
 	// 3. Scheduler: crawls, then detection after each batch.
 	sched := NewScheduler(a.now, a.logger, 8, func(ctx context.Context, now time.Time, ran []string) {
 		if _, err := a.detect(ctx, now); err != nil {

@@ -161,7 +161,7 @@ func silence(ctx context.Context, fs *flag.FlagSet, configPath *string, args []s
 	switch sub {
 	case "add":
 		var o app.SilenceOptions
-		fs.Var((*stringList)(&o.Matchers), "match", "label=value to match (repeatable): target, team, tag, platform, rule, severity")
+		fs.Var((*stringList)(&o.Matchers), "match", "label=value to match (repeatable): target, team, tag, platform, rule, type, severity, status, audience, key; also !=, =~, !~")
 		fs.DurationVar(&o.For, "for", 4*time.Hour, "how long the silence lasts")
 		fs.StringVar(&o.Reason, "reason", "", "why (required)")
 		fs.StringVar(&o.Author, "author", os.Getenv("USER"), "who is silencing")
