@@ -199,7 +199,7 @@ func (c *Client) do(ctx context.Context, u string, hdr http.Header, robots bool)
 				return resp, ce
 			}
 		}
-		c.opts.Logger.Debug("crawler retry", "url", u, "attempt", attempt+1, "wait", wait, "error", err)
+		c.opts.Logger.Debug("crawler retry", "url", RedactURL(u), "attempt", attempt+1, "wait", wait, "error", err)
 		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return resp, &Error{Kind: KindNetwork, URL: u, Msg: "crawl cancelled", Err: err}
 		}

@@ -321,3 +321,14 @@ func TestCleanLine(t *testing.T) {
 		t.Errorf("CleanLine cut = %q", got)
 	}
 }
+
+func TestErrorsNeverShowCredentialParameters(t *testing.T) {
+	e := &crawler.Error{Kind: crawler.KindAuth, URL: "https://graph.example/v21.0/1/comments?access_token=SEKRET&after=x&key=K3Y", Status: 401}
+	s := e.Error()
+	if strings.Contains(s, "SEKRET") || strings.Contains(s, "K3Y") || !strings.Contains(s, "after=x") {
+		t.Fatalf("error text %q", s)
+	}
+	if got := crawler.RedactURL("http://a b/?key=1"); strings.Contains(got, "key=1") {
+		t.Fatalf("unparseable URL kept its query: %q", got)
+	}
+}

@@ -226,7 +226,7 @@ type Error struct {
 func (e *Error) Error() string {
 	s := e.Kind.String()
 	if e.URL != "" {
-		s += ": " + e.URL
+		s += ": " + RedactURL(e.URL)
 	}
 	if e.Status != 0 {
 		s += fmt.Sprintf(": status %d", e.Status)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/mpwatch/mpwatch/crawler"
 )
 
 // APIError is a Graph API error body:
@@ -123,34 +125,8 @@ func adminAdvice(e *APIError, page string) string {
 	return fmt.Sprintf("facebook page %s: graph api refused the request (code %d/%d)", page, e.Code, e.Subcode)
 }
 
-// secretParams are query parameters that carry credentials in Graph and
-// Google URLs. Graph puts access_token into every paging.next link it returns.
-var secretParams = []string{"access_token", "key", "appsecret_proof", "client_secret", "input_token"}
-
-// redactURL returns raw with the values of credential-bearing query
-// parameters replaced, so a URL can go into an error, a log line or the store.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		// Unparseable: cut the whole query rather than risk leaking it.
-		if i := strings.IndexByte(raw, '?'); i >= 0 {
-			return raw[:i] + "?<redacted>"
-		}
-		return raw
-	}
-	q := u.Query()
-	changed := false
-	for _, p := range secretParams {
-		if q.Has(p) {
-			q.Set(p, "REDACTED")
-			changed = true
-		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
+// redactURL keeps credentials out of URLs shown anywhere (see crawler.RedactURL).
+func redactURL(raw string) string { return crawler.RedactURL(raw) }
 
 // stripToken removes credential parameters from a paging URL before it is
 // requested again: the token travels in the Authorization header instead, so
@@ -161,7 +137,7 @@ func stripToken(raw string) (string, error) {
 		return "", fmt.Errorf("parse paging url %q: %w", redactURL(raw), err)
 	}
 	q := u.Query()
-	for _, p := range secretParams {
+	for _, p := range crawler.SecretParams {
 		q.Del(p)
 	}
 	u.RawQuery = q.Encode()

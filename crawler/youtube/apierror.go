@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mpwatch/mpwatch/crawler"
 )
 
 var (
@@ -119,30 +120,5 @@ func quotaReset(now time.Time) time.Time {
 	return time.Date(p.Year(), p.Month(), p.Day()+1, 0, 0, 0, 0, pacific).UTC()
 }
 
-// secretParams are query parameters that carry credentials in Google URLs.
-var secretParams = []string{"key", "access_token"}
-
-// redactURL returns raw with credential query values replaced, so a URL can
-// go into an error or a log line. The key travels in the X-Goog-Api-Key
-// header, so this is a second line of defence for URLs built elsewhere.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.IndexByte(raw, '?'); i >= 0 {
-			return raw[:i] + "?<redacted>"
-		}
-		return raw
-	}
-	q := u.Query()
-	changed := false
-	for _, p := range secretParams {
-		if q.Has(p) {
-			q.Set(p, "REDACTED")
-			changed = true
-		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
+// redactURL keeps credentials out of URLs shown anywhere (see crawler.RedactURL).
+func redactURL(raw string) string { return crawler.RedactURL(raw) }
