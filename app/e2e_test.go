@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -231,4 +234,47 @@ func TestOnceReportsFailingSource(t *testing.T) {
 	if !strings.Contains(sum.String(), "failed: jane-doe rss") {
 		t.Fatalf("summary does not name the failing source:\n%s", sum)
 	}
+}
+
+// TestStatusSurfaceOnARealStore serves the status surface from the app's
+// own store adapter after a crawl: the page lists the target's sources and
+// /metrics counts the crawl.
+func TestStatusSurfaceOnARealStore(t *testing.T) {
+	now := time.Now().UTC()
+	w := newWorld(t, now)
+	b, err := Load(w.config(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	a, err := New(context.Background(), b, Options{IO: IO{Stdout: &out, Stderr: &out}, Logger: discard(), NoHTTP: true,
+		Sources: w.sources, ClientOptions: func(o *crawler.Options) { o.NoDelay = true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.webHandler(a.ConfigStatus))
+	defer srv.Close()
+	get := func(path string) string {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	if body := get("/"); !strings.Contains(body, "Jane Doe") || !strings.Contains(body, "<svg") {
+		t.Fatalf("status page lacks the target or its chart:\n%s", body)
+	}
+	if body := get("/metrics"); !strings.Contains(body, `mpwatch_replies_ingested_total{platform="mastodon"} 2`) {
+		t.Fatalf("metrics do not count the crawl:\n%s", body)
+	}
+	get("/healthz")
 }
