@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -42,7 +43,13 @@ func Load(path string) (*Bundle, error) {
 		b.Rules, err = rules.LoadFiles(cfg.RuleFiles)
 	}
 	if err != nil {
-		errs = append(errs, yamlx.AsErrors(err)...)
+		// rule files are named relative to config.yaml, as the user wrote them
+		for _, e := range yamlx.AsErrors(err) {
+			if rel, rerr := filepath.Rel(cfg.Dir, e.File); rerr == nil && !strings.HasPrefix(rel, "..") {
+				e.File = rel
+			}
+			errs = append(errs, e)
+		}
 	}
 	b.Notify, err = notify.ParseConfig(cfg.Notify)
 	if err != nil {
