@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/mpwatch/mpwatch/internal/yamlx"
 	"github.com/mpwatch/mpwatch/model"
 )
@@ -52,15 +53,52 @@ type SpikeBaseline struct {
 	MinRecentBuckets int `yaml:"min_recent_buckets" json:"min_recent_buckets"`
 }
 
-// PerPost keeps a popular post from looking like an attack: when the excess
-// is on one watched post and that post's replies in its first hours are
-// within RatioVsP90 of the account's 90th percentile per post, the spike is
-// suppressed.
+// PerPost keeps a popular post from looking like an attack. Both tests
+// start from a spike whose excess is on one watched post (without that post's
+// replies the bucket would not be a spike); the spike is then suppressed when
+// either
+//   - the post's replies in its first hours are within RatioVsP90 of the
+//     account's 90th percentile per post (the account's posts often do this
+//     well), or
+//   - Organic is set and the post's repliers in the bucket look like an
+//     ordinary crowd: their ages are mostly known, few are new accounts, few
+//     have digit-suffixed handles, and few of their texts are copies.
+//
+// The second test is what lets a truly viral post (beyond anything the
+// account has drawn before) stay quiet while a flood of one post by new,
+// digit-handled accounts, or by any accounts pasting one text, still fires.
+// When the sources give no account ages (html pages), nothing vouches for the
+// crowd and only the first test applies.
 type PerPost struct {
 	FirstHours float64 `yaml:"first_hours" json:"first_hours"`
 	RatioVsP90 float64 `yaml:"ratio_vs_p90" json:"ratio_vs_p90"`
 	// MinPosts past posts of the account are needed to know its p90.
 	MinPosts int `yaml:"min_posts" json:"min_posts"`
+	// Organic, when set, also lets a post beyond the account's usual range
+	// be popular when its crowd looks organic.
+	Organic *OrganicCrowd `yaml:"organic,omitempty" json:"organic,omitempty"`
+}
+
+// OrganicCrowd says when the distinct accounts replying to one post look
+// like an ordinary crowd rather than a network. Shares are over the post's
+// distinct repliers in the spiking bucket.
+type OrganicCrowd struct {
+	// NewAccountDays: an account younger than this when it replied is new.
+	NewAccountDays int `yaml:"new_account_days" json:"new_account_days"`
+	// HandleTrailingDigits: a handle whose user part ends in this many
+	// digits is digit-suffixed (auto-generated names).
+	HandleTrailingDigits int `yaml:"handle_trailing_digits" json:"handle_trailing_digits"`
+	// MinKnownShare of the repliers must have a known creation date: the
+	// crowd is vouched for only on evidence.
+	MinKnownShare float64 `yaml:"min_known_share" json:"min_known_share"`
+	// MaxNewShare of the dated repliers may be new accounts.
+	MaxNewShare float64 `yaml:"max_new_share" json:"max_new_share"`
+	// MaxDigitShare of the repliers with a handle may be digit-suffixed.
+	MaxDigitShare float64 `yaml:"max_digit_share" json:"max_digit_share"`
+	// MaxCopyShare of the post's long replies (25+ letters or 13+ Han
+	// characters after normalisation) may repeat another reply's text
+	// exactly: old, hijacked accounts pasting one line are not a crowd.
+	MaxCopyShare float64 `yaml:"max_copy_share" json:"max_copy_share"`
 }
 
 func (s *SpikeSpec) Base() *Common            { return &s.Common }
@@ -139,6 +177,28 @@ func (s *SpikeSpec) Validate(report func(key, format string, args ...any)) {
 		if p.MinPosts < 1 {
 			report("per_post.min_posts", "must be at least 1")
 		}
+		if o := p.Organic; o != nil {
+			if o.NewAccountDays == 0 {
+				o.NewAccountDays = 90
+			}
+			if o.HandleTrailingDigits == 0 {
+				o.HandleTrailingDigits = 6
+			}
+			if o.NewAccountDays < 1 {
+				report("per_post.organic.new_account_days", "must be at least 1")
+			}
+			if o.HandleTrailingDigits < 1 {
+				report("per_post.organic.handle_trailing_digits", "must be at least 1")
+			}
+			for _, f := range []struct {
+				key string
+				v   float64
+			}{{"min_known_share", o.MinKnownShare}, {"max_new_share", o.MaxNewShare}, {"max_digit_share", o.MaxDigitShare}, {"max_copy_share", o.MaxCopyShare}} {
+				if f.v < 0 || f.v > 1 {
+					report("per_post.organic."+f.key, "must be a share between 0 and 1, got %g", f.v)
+				}
+			}
+		}
 	}
 	if s.MaxReplyIDs < 1 {
 		report("max_reply_ids", "must be at least 1")
@@ -190,7 +250,18 @@ type spikeRef struct {
 	Key, Acct, Post string
 	Target          string
 	Platform        model.Platform
+	// Crowd describes the author and text for per_post.organic (crowd*
+	// bits); Text is the normalised text's hash for long texts, else 0.
+	Crowd uint8
+	Text  uint64
 }
+
+const (
+	crowdDated  uint8 = 1 << iota // the author's creation date is known
+	crowdNew                      // ...and the account was new when it replied
+	crowdHandle                   // the author has a handle
+	crowdDigits                   // ...ending in many digits
+)
 
 type spikeEpisode struct {
 	Start   int64 // first hot bucket: the alert's window start
@@ -281,7 +352,11 @@ func (d *spikeDet) Observe(it *Item) {
 		post = string(r.Platform) + ":" + r.PostID
 	}
 	if b >= sc.KeepFrom && len(sc.Refs) < d.spec.MaxReplyIDs {
-		sc.Refs = append(sc.Refs, spikeRef{B: b, Key: r.Key(), Acct: authorID(r), Post: post, Target: r.Target, Platform: r.Platform})
+		ref := spikeRef{B: b, Key: r.Key(), Acct: authorID(r), Post: post, Target: r.Target, Platform: r.Platform}
+		if d.spec.PerPost != nil && d.spec.PerPost.Organic != nil {
+			ref.Crowd, ref.Text = d.crowd(it)
+		}
+		sc.Refs = append(sc.Refs, ref)
 		if len(sc.Samples) < maxSamples {
 			sc.Samples = append(sc.Samples, sampleOf(r))
 		}
@@ -511,9 +586,9 @@ func (d *spikeDet) closePosts(now time.Time) {
 }
 
 // popularPost reports whether the spike in bucket cur is one watched post
-// doing as well as the account's popular posts do: without that post the
-// bucket would not be a spike, and the post's replies in its first hours are
-// within ratio_vs_p90 of the account's 90th percentile.
+// drawing a crowd: without that post the bucket would not be a spike, and
+// either the post's replies in its first hours are within ratio_vs_p90 of the
+// account's 90th percentile, or its repliers look organic (PerPost).
 func (d *spikeDet) popularPost(sc *spikeScope, cur int64, t spikeTest) bool {
 	per := map[string]float64{}
 	for _, r := range sc.Refs {
@@ -539,15 +614,99 @@ func (d *spikeDet) popularPost(sc *spikeScope, cur int64, t spikeTest) bool {
 		return false
 	}
 	hist := d.st.Accts[p.Target+"/"+string(p.Platform)]
-	if len(hist) < d.spec.PerPost.MinPosts {
-		return false // no idea yet what a popular post looks like here
+	// Without min_posts of history nobody knows the account's usual range,
+	// but an organic-looking crowd is evidence of its own.
+	if len(hist) >= d.spec.PerPost.MinPosts {
+		xs := make([]float64, len(hist))
+		for i, v := range hist {
+			xs[i] = float64(v)
+		}
+		p90 := math.Max(quantile(xs, 0.9), 1)
+		if float64(p.N) <= d.spec.PerPost.RatioVsP90*p90 {
+			return true
+		}
 	}
-	xs := make([]float64, len(hist))
-	for i, v := range hist {
-		xs[i] = float64(v)
+	return d.organicCrowd(sc, cur, top)
+}
+
+// crowd describes a reply's author and text for per_post.organic.
+func (d *spikeDet) crowd(it *Item) (uint8, uint64) {
+	o := d.spec.PerPost.Organic
+	r := &it.Reply
+	var f uint8
+	if a := r.Author.CreatedAt; a != nil {
+		f |= crowdDated
+		if r.CreatedAt.Sub(*a) < time.Duration(o.NewAccountDays)*24*time.Hour {
+			f |= crowdNew
+		}
 	}
-	p90 := math.Max(quantile(xs, 0.9), 1)
-	return float64(p.N) <= d.spec.PerPost.RatioVsP90*p90
+	if h := signalHandle(r.Author.Handle); h != "" {
+		f |= crowdHandle
+		if signalDigits(h) >= o.HandleTrailingDigits {
+			f |= crowdDigits
+		}
+	}
+	var h uint64
+	// the narrative rules' length floors: shorter texts ("thank you!",
+	// "congrats") repeat in any crowd
+	if n := it.Norm; n.Latin*13+n.Han*25 >= 25*13 {
+		h = xxhash.Sum64String(n.Text)
+	}
+	return f, h
+}
+
+// organicCrowd reports whether the distinct accounts replying to post in
+// bucket cur look like an ordinary crowd (see OrganicCrowd).
+func (d *spikeDet) organicCrowd(sc *spikeScope, cur int64, post string) bool {
+	o := d.spec.PerPost.Organic
+	if o == nil {
+		return false
+	}
+	seen := map[string]bool{}
+	texts := map[uint64]int{}
+	var n, dated, young, handles, digits, long float64
+	for _, r := range sc.Refs {
+		if r.B != cur || r.Post != post {
+			continue
+		}
+		if r.Text != 0 {
+			long++
+			texts[r.Text]++
+		}
+		if r.Acct == "" || seen[r.Acct] {
+			continue
+		}
+		seen[r.Acct] = true
+		n++
+		if r.Crowd&crowdDated != 0 {
+			dated++
+			if r.Crowd&crowdNew != 0 {
+				young++
+			}
+		}
+		if r.Crowd&crowdHandle != 0 {
+			handles++
+			if r.Crowd&crowdDigits != 0 {
+				digits++
+			}
+		}
+	}
+	if n == 0 || dated/n < o.MinKnownShare || dated == 0 {
+		return false
+	}
+	if young/dated > o.MaxNewShare {
+		return false
+	}
+	if handles > 0 && digits/handles > o.MaxDigitShare {
+		return false
+	}
+	copies := 0.0
+	for _, c := range texts {
+		if c > 1 {
+			copies += float64(c)
+		}
+	}
+	return long == 0 || copies/long <= o.MaxCopyShare
 }
 
 func (d *spikeDet) finding(id scopeID, sc *spikeScope, cur int64, t spikeTest) Finding {

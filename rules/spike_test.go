@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,85 @@ rules:
 		if got := eval(t, e, t0.Add(60*time.Hour+59*time.Minute)); statuses(got) != c.want {
 			t.Errorf("%d replies on one post: %q, want %q (%v)", c.extra, statuses(got), c.want, summaries(got))
 		}
+	}
+}
+
+// TestSpikeViralPostCrowd: a post far beyond anything the account drew before
+// is told from a flood by who replies and what they write (per_post.organic).
+func TestSpikeViralPostCrowd(t *testing.T) {
+	const y = `
+rules:
+  - name: spike
+    type: spike
+    threshold_cur: 30
+    threshold_ref: 2
+    per_post:
+      first_hours: 2
+      ratio_vs_p90: 3
+      min_posts: 5
+      organic: {min_known_share: 0.5, max_new_share: 0.25, max_digit_share: 0.3, max_copy_share: 0.2}
+`
+	at := t0.Add(60 * time.Hour)
+	old := at.AddDate(-4, 0, 0)
+	young := at.AddDate(0, 0, -20)
+	texts := []string{
+		"Congratulations on the new wing, my mother was treated there last year",
+		"Finally some good news for the riding, thank you for pushing this through",
+		"Will the new wing have more beds for long term care patients as well?",
+		"Great to see the hospital expanding, the waiting room was always packed",
+		"Thank you to all the nurses and doctors who kept the old wing running",
+	}
+	// crowd makes n replies on one post within the hour; author(i) and text(i)
+	// say who writes what.
+	crowd := func(n int, author func(i int) model.Author, text func(i int) string) []model.Reply {
+		out := spread("mp-a", "viral", n, at, time.Hour, "x")
+		for i := range out {
+			out[i].Author = author(i)
+			out[i].Text = text(i)
+		}
+		return out
+	}
+	aged := func(created time.Time, handle func(i int) string) func(int) model.Author {
+		return func(i int) model.Author {
+			c := created
+			return model.Author{ID: "a" + itoa(i), Handle: handle(i), CreatedAt: &c, Followers: 300}
+		}
+	}
+	plainHandle := func(i int) string { return "fan_ott" + itoa(i%90) + "." + itoa(i) }
+	digitHandle := func(i int) string { return "chloe" + fmt.Sprintf("%08d", 31415926+i) }
+	diverse := func(i int) string { return texts[i%len(texts)] + " (" + itoa(i) + " from the riding)" }
+	paste := func(int) string {
+		return "A well-known critic has accused this MP of serious crimes. Why is the media silent?"
+	}
+	cases := []struct {
+		name string
+		in   []model.Reply
+		want string
+	}{
+		{"400 replies by old accounts with their own words: a viral post", crowd(400, aged(old, plainHandle), diverse), ""},
+		{"the same volume by new digit-suffixed accounts: an attack", crowd(400, aged(young, digitHandle), diverse), "firing#1"},
+		{"new accounts with ordinary handles: still new", crowd(400, aged(young, plainHandle), diverse), "firing#1"},
+		{"old accounts with digit handles: auto-generated names", crowd(400, aged(old, digitHandle), diverse), "firing#1"},
+		{"old accounts pasting one text: hijacked accounts", crowd(400, aged(old, plainHandle), paste), "firing#1"},
+		{"ages unknown: nothing vouches for the crowd", crowd(400, func(i int) model.Author {
+			return model.Author{ID: "a" + itoa(i), Handle: plainHandle(i)}
+		}, diverse), "firing#1"},
+		{"a fifth of new accounts in an old crowd: still a crowd", crowd(400, func(i int) model.Author {
+			if i%5 == 0 {
+				return aged(young, digitHandle)(i)
+			}
+			return aged(old, plainHandle)(i)
+		}, diverse), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, mustParse(t, y), EngineOptions{})
+			in := append(posty("mp-a", 60, t0), c.in...)
+			sortReplies(in)
+			e.Ingest(in...)
+			if got := eval(t, e, at.Add(59*time.Minute)); statuses(got) != c.want {
+				t.Errorf("got %q, want %q (%v)", statuses(got), c.want, summaries(got))
+			}
+		})
 	}
 }
