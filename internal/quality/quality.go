@@ -22,6 +22,7 @@ import (
 	"github.com/mpwatch/mpwatch/internal/scenario"
 	"github.com/mpwatch/mpwatch/model"
 	"github.com/mpwatch/mpwatch/rules"
+	"github.com/mpwatch/mpwatch/rules/text"
 )
 
 // MinCampaignShare is the share of an alert's replies that must come from one
@@ -32,8 +33,9 @@ const MinCampaignShare = 0.3
 type CampaignResult struct {
 	scenario.Campaign
 	Replies int
-	// ThresholdAt is when the campaign had posted from as many distinct
-	// accounts as the narrative rule needs (zero when it never did).
+	// ThresholdAt is when the campaign's linked copies first came from as
+	// many distinct accounts as the narrative rule needs (see thresholds;
+	// zero when they never did).
 	ThresholdAt time.Time
 	Detected    bool
 	FirstAlert  time.Time
@@ -119,15 +121,89 @@ func median(ds []time.Duration) time.Duration {
 // MinAccounts is the smallest min_accounts of the enabled repeated_narrative
 // rules (the threshold a campaign must reach to be detectable), or 0.
 func MinAccounts(rs []rules.Rule) int {
-	best := 0
+	if s := narrativeSpec(rs); s != nil {
+		return s.MinAccounts
+	}
+	return 0
+}
+
+// narrativeSpec is the enabled repeated_narrative rule with the smallest
+// min_accounts, or nil.
+func narrativeSpec(rs []rules.Rule) *rules.RepeatedNarrativeSpec {
+	var best *rules.RepeatedNarrativeSpec
 	for _, r := range rs {
 		if s, ok := r.Spec.(*rules.RepeatedNarrativeSpec); ok && r.Enabled() {
-			if best == 0 || s.MinAccounts < best {
-				best = s.MinAccounts
+			if best == nil || s.MinAccounts < best.MinAccounts {
+				best = s
 			}
 		}
 	}
 	return best
+}
+
+// thresholds sets each campaign's ThresholdAt: the time its copies first
+// form a group the narrative rule could report, that is min_accounts
+// distinct accounts whose copies are linked by the rule's own similarity
+// (Jaccard >= jaccard_min on the same normalised shingles, each link within
+// the rule's window). Counting the campaign's accounts alone would start the
+// clock before the rule can possibly fire: a narrative in two languages is
+// two texts (nothing links a copy to its translation), and paraphrased copies
+// link only once enough similar ones exist. The groups are exact (every
+// pair compared), so a lag after ThresholdAt is the detector's, not the
+// scenario's.
+func thresholds(events []scenario.Event, byName map[string]*CampaignResult, spec *rules.RepeatedNarrativeSpec) {
+	type copyOf struct {
+		at     time.Time
+		author string
+		set    []uint32
+	}
+	type group struct {
+		copies []copyOf
+		parent []int
+		done   bool
+	}
+	groups := map[string]*group{}
+	var find func(g *group, x int) int
+	find = func(g *group, x int) int {
+		for g.parent[x] != x {
+			g.parent[x] = g.parent[g.parent[x]]
+			x = g.parent[x]
+		}
+		return x
+	}
+	window := spec.Window.D()
+	for _, e := range events {
+		c := byName[e.Source]
+		if c == nil || !c.ThresholdAt.IsZero() {
+			continue
+		}
+		k := e.Source + "/" + e.Reply.Lang
+		g := groups[k]
+		if g == nil {
+			g = &group{}
+			groups[k] = g
+		}
+		n := text.Normalize(e.Reply.Text)
+		cp := copyOf{at: e.Reply.CreatedAt, author: e.Reply.Author.ID, set: text.Shingles(n.Folded)}
+		i := len(g.copies)
+		g.copies = append(g.copies, cp)
+		g.parent = append(g.parent, i)
+		for j := 0; j < i; j++ {
+			if cp.at.Sub(g.copies[j].at) <= window && text.Jaccard(cp.set, g.copies[j].set) >= spec.JaccardMin {
+				g.parent[find(g, j)] = find(g, i)
+			}
+		}
+		root := find(g, i)
+		accounts := map[string]bool{}
+		for j := range g.copies {
+			if find(g, j) == root {
+				accounts[g.copies[j].author] = true
+			}
+		}
+		if len(accounts) >= spec.MinAccounts {
+			c.ThresholdAt = cp.at
+		}
+	}
 }
 
 // Evaluate generates the scenario and replays it through the rules.
@@ -143,7 +219,6 @@ func Evaluate(ctx context.Context, rs []rules.Rule, cfg scenario.Config, step ti
 			res.OrganicReplies++
 		}
 	}
-	need := MinAccounts(rs)
 	byName := map[string]*CampaignResult{}
 	for _, c := range cfg.Campaigns {
 		res.Campaigns = append(res.Campaigns, CampaignResult{Campaign: c})
@@ -151,20 +226,13 @@ func Evaluate(ctx context.Context, rs []rules.Rule, cfg scenario.Config, step ti
 	for i := range res.Campaigns {
 		byName[res.Campaigns[i].Name] = &res.Campaigns[i]
 	}
-	seen := map[string]map[string]bool{}
 	for _, e := range sc.Events {
-		c := byName[e.Source]
-		if c == nil {
-			continue
+		if c := byName[e.Source]; c != nil {
+			c.Replies++
 		}
-		c.Replies++
-		if seen[e.Source] == nil {
-			seen[e.Source] = map[string]bool{}
-		}
-		seen[e.Source][e.Reply.Author.ID] = true
-		if need > 0 && c.ThresholdAt.IsZero() && len(seen[e.Source]) >= need {
-			c.ThresholdAt = e.Reply.CreatedAt
-		}
+	}
+	if spec := narrativeSpec(rs); spec != nil {
+		thresholds(sc.Events, byName, spec)
 	}
 	start := time.Now()
 	_, err := rules.ReplayReplies(ctx, rs, replies, rules.ReplayOptions{Step: step}, func(a model.Alert) error {
@@ -268,8 +336,15 @@ func BenchConfig(seed uint64, targets, days, campaigns int) scenario.Config {
 		cfg.Campaigns = append(cfg.Campaigns, scenario.Campaign{
 			Name: fmt.Sprintf("campaign-%02d", i), Langs: langSets[r.IntN(len(langSets))], Accounts: accounts, Targets: ts,
 			Start: begin, Span: span, Waves: 1 + r.IntN(3), PerAccount: 1 + r.IntN(2),
-			Paraphrase: r.IntN(4) != 0, Obfuscate: r.IntN(3) != 0, Narrative: r.IntN(len(scenario.Narratives)),
+			Paraphrase: r.IntN(4) != 0, Obfuscate: r.IntN(3) != 0,
+			// each campaign is its own operation with its own story (see
+			// scenario.Narrative): sharing a text would make two campaigns one
+			Narrative: i,
 		})
+		// A draw that once picked one of two narrative families: kept so the
+		// benchmark's campaigns (sizes, MPs, spans) stay the ones measured
+		// before, now each with its own story.
+		_ = r.IntN(2)
 	}
 	return cfg
 }
@@ -282,14 +357,17 @@ func Report(r Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "replies: %d (%d organic incl. popular posts), step %s, replay took %s\n",
 		r.TotalReplies, r.OrganicReplies, r.Step, r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(&b, "%-12s %8s %7s %5s %9s %-6s %-9s %-10s %s\n", "campaign", "accounts", "replies", "MPs", "span", "langs", "detected", "latency", "rules")
+	fmt.Fprintf(&b, "%-12s %8s %7s %5s %9s %-6s %-9s %-10s %-9s %s\n", "campaign", "accounts", "replies", "MPs", "span", "langs", "detected", "latency", "lag", "rules")
 	for _, c := range r.Campaigns {
-		lat := "-"
+		lat, lag := "-", "-"
 		if c.Detected {
 			lat = c.FirstAlert.Sub(c.Start).Round(time.Minute).String()
+			if !c.ThresholdAt.IsZero() {
+				lag = c.FirstAlert.Sub(c.ThresholdAt).Round(time.Second).String()
+			}
 		}
-		fmt.Fprintf(&b, "%-12s %8d %7d %5d %9s %-6s %-9v %-10s %s\n", c.Name, c.Accounts, c.Replies, len(c.Targets),
-			c.Span.Round(time.Hour), strings.Join(c.Langs, "+"), c.Detected, lat, strings.Join(c.Rules, ","))
+		fmt.Fprintf(&b, "%-12s %8d %7d %5d %9s %-6s %-9v %-10s %-9s %s\n", c.Name, c.Accounts, c.Replies, len(c.Targets),
+			c.Span.Round(time.Hour), strings.Join(c.Langs, "+"), c.Detected, lat, lag, strings.Join(c.Rules, ","))
 	}
 	fmt.Fprintf(&b, "campaign recall:            %.3f\n", r.Recall())
 	fmt.Fprintf(&b, "alert precision:            %.3f (%d true, %d false of %d firing alerts)\n", r.Precision(), r.TrueAlerts, r.FalseAlerts, r.FiringAlerts)

@@ -119,7 +119,8 @@ type Campaign struct {
 	// Obfuscate applies homoglyphs, zero-width characters, emoji and
 	// Traditional characters to some copies.
 	Obfuscate bool
-	// Narrative picks one of the narrative families (0..len(Narratives)-1).
+	// Narrative picks the narrative family (see Narrative): 0 and 1 are the
+	// hand-written Narratives, higher numbers distinct storylines.
 	Narrative int
 }
 
@@ -409,7 +410,7 @@ func (g *gen) campaign(c Campaign) {
 	if len(langs) == 0 {
 		langs = []string{"en"}
 	}
-	fam := Narratives[c.Narrative%len(Narratives)]
+	fam := Narrative(c.Narrative)
 	bots := make([]model.Author, c.Accounts)
 	for i := range bots {
 		bots[i] = g.botAuthor(c.Name, i)
