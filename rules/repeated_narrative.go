@@ -166,6 +166,7 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 		cache: make(map[string]rnCached),
 		big:   make(map[int32]bool),
 		cids:  make(map[int32]bool),
+		marks: new(text.Marks),
 	}, nil
 }
 
@@ -225,6 +226,8 @@ type rnDetector struct {
 	sig   []uint32
 	keys  []uint32
 	cand  []int32
+	cand2 []int32
+	marks *text.Marks // the shingles of the node being linked
 }
 
 type rnNode struct {
@@ -488,9 +491,14 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 	d.cand = d.lsh.Candidates(keys, d.cand)
 	if len(d.cand) > rnMaxConfirm {
 		// Likeliest near-copies first: those sharing the most bands.
-		slices.SortStableFunc(d.cand, func(a, b int32) int { return d.lsh.Hits(b) - d.lsh.Hits(a) })
+		d.cand = d.byHits(d.cand)
 	}
-	confirmed := 0
+	confirmed, marked := 0, false
+	defer func() {
+		if marked {
+			d.marks.Unmark(n.shingles)
+		}
+	}()
 	for _, c := range d.cand {
 		if c == slot || d.nodes[c] == nil {
 			continue
@@ -507,7 +515,11 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		if float64(min(la, lb)) < d.spec.JaccardMin*float64(max(la, lb)) {
 			continue
 		}
-		j := text.Jaccard(n.shingles, d.nodes[c].shingles)
+		if !marked {
+			d.marks.Mark(n.shingles)
+			marked = true
+		}
+		j := d.marks.JaccardMarked(n.shingles, d.nodes[c].shingles)
 		if j < d.spec.JaccardMin {
 			continue
 		}
@@ -515,6 +527,28 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		n.edges = append(n.edges, rnEdge{to: c, j: float32(j)})
 		d.nodes[c].edges = append(d.nodes[c].edges, rnEdge{to: slot, j: float32(j)})
 	}
+}
+
+// byHits orders candidates by the bands they share with the query, most
+// first, keeping the index's order among equals (a stable counting sort:
+// hits are small integers, and a comparison sort of hundreds of candidates
+// per new text cost more than the checks it orders).
+func (d *rnDetector) byHits(cand []int32) []int32 {
+	var count [257]int32
+	for _, c := range cand {
+		count[255-d.lsh.Hits(c)+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	out := slices.Grow(d.cand2[:0], len(cand))[:len(cand)]
+	for _, c := range cand {
+		k := 255 - d.lsh.Hits(c)
+		out[count[k]] = c
+		count[k]++
+	}
+	d.cand2 = cand
+	return out
 }
 
 // union joins the components of a and b, keeping rings and weights.

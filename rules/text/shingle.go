@@ -178,3 +178,44 @@ func Compact16(set []uint32, dst []uint16) []uint16 {
 }
 
 var bitmaps = sync.Pool{New: func() any { return new([1024]uint64) }}
+
+// Marks is a 65,536-bit set of 16-bit shingles (8 KB, stays in cache).
+// Marking one set once and probing it with each of many others is how one
+// new text is compared with its candidates: a probe costs one load per
+// element of the other set, with no branch to mispredict, where a merge of
+// two sorted sets branches on every step.
+type Marks [1024]uint64
+
+// Mark adds the elements of set.
+func (m *Marks) Mark(set []uint16) {
+	for _, v := range set {
+		m[v>>6] |= 1 << (v & 63)
+	}
+}
+
+// Unmark removes the elements of set; after marking set, it leaves m empty
+// again at the cost of set's length rather than of clearing 8 KB.
+func (m *Marks) Unmark(set []uint16) {
+	for _, v := range set {
+		m[v>>6] &^= 1 << (v & 63)
+	}
+}
+
+// Common counts the elements of set that are marked.
+func (m *Marks) Common(set []uint16) int {
+	n := 0
+	for _, v := range set {
+		n += int(m[v>>6] >> (v & 63) & 1)
+	}
+	return n
+}
+
+// JaccardMarked is Jaccard(a, b) for the sorted sets a, whose elements are
+// the ones marked in m, and b: the same value, faster.
+func (m *Marks) JaccardMarked(a, b []uint16) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	inter := m.Common(b)
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}

@@ -262,6 +262,27 @@ func TestCompact16(t *testing.T) {
 	}
 }
 
+// Marks give exactly Jaccard's value on 16-bit sets.
+func TestMarksJaccard(t *testing.T) {
+	texts := readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")
+	texts = append(texts, narrativeEN, narrativeFR, hostileEN[7].text)
+	var m Marks
+	for i := 0; i+1 < len(texts); i++ {
+		a, b := Compact16(shingleOf(texts[i]), nil), Compact16(shingleOf(texts[i+1]), nil)
+		m.Mark(a)
+		if got, want := m.JaccardMarked(a, b), Jaccard(a, b); got != want {
+			t.Fatalf("texts %d and %d: marked Jaccard %v, want %v", i, i+1, got, want)
+		}
+		if got, want := m.JaccardMarked(a, a), Jaccard(a, a); got != want {
+			t.Fatalf("text %d with itself: %v, want %v", i, got, want)
+		}
+		m.Unmark(a)
+		if m != (Marks{}) {
+			t.Fatalf("Unmark left bits set after text %d", i)
+		}
+	}
+}
+
 func TestJaccard(t *testing.T) {
 	tests := []struct {
 		a, b []uint32
