@@ -253,7 +253,7 @@ func RunDemo(ctx context.Context, o DemoOptions, out IO) (*DemoResult, error) {
 			}
 			res.Alerts = append(res.Alerts, alerts...)
 			_, _, _, disp := a.current()
-			if err := disp.Flush(ctx, now.Add(maxGroupWait(b))); err != nil {
+			if err := disp.Flush(ctx, a.now().Add(maxGroupWait(b))); err != nil {
 				logger.Warn("delivery", slog.Any("error", err))
 			}
 		}

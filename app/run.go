@@ -134,7 +134,7 @@ func (a *App) Serve(ctx context.Context, path string, hup <-chan os.Signal) erro
 			a.logger.Error("configuration not reloaded; the previous one keeps running",
 				slog.String("trigger", trigger), slog.String("error", msg))
 			state.set(func(s *StatusSnapshot) { s.LastReloadAt, s.LastError = now, msg })
-			a.reportOps(ctx, "config.reload_failed", "The configuration change was rejected; the previous configuration keeps running.", msg, now)
+			a.reportOps(ctx, "config.reload_failed", msg, "The configuration change was rejected; the previous configuration keeps running.", msg, now)
 			return
 		}
 		a.metrics.ConfigReload("ok")
@@ -200,11 +200,11 @@ func waitUntil(wait func(), deadline time.Time) {
 }
 
 // reportOps sends an operations alert (for administrators, never the comms
-// channel) about mpwatch itself. Its key is derived from the message, so the
-// same problem reported again is not sent twice.
-func (a *App) reportOps(ctx context.Context, rule, reason, detail string, now time.Time) {
+// channel) about mpwatch itself. Its key is derived from the rule and scope,
+// so the same problem reported again is not sent twice.
+func (a *App) reportOps(ctx context.Context, rule, scope, reason, detail string, now time.Time) {
 	_, _, _, disp := a.current()
-	h := sha256.Sum256([]byte(rule + "\x00" + detail))
+	h := sha256.Sum256([]byte(rule + "\x00" + scope))
 	al := model.Alert{
 		Key: hex.EncodeToString(h[:8]), Seq: 1, Rule: rule, Type: "operations", Severity: model.SeverityWarning,
 		Status: model.StatusFiring, Audience: model.AudienceOps, WindowStart: now, WindowEnd: now, FiredAt: now,
@@ -292,11 +292,13 @@ func (a *App) Once(ctx context.Context) (OnceSummary, error) {
 		return OnceSummary{Crawl: sum}, err
 	}
 	if sum.NetworkDown {
-		a.reportOps(ctx, "crawler.network_down", "Every source failed to connect: the network (or DNS) looks down.", sum.NetworkErr, now)
+		// one alert per outage window of six hours, however many cycles see it
+		a.reportOps(ctx, "crawler.network_down", now.UTC().Truncate(6*time.Hour).Format(time.RFC3339),
+			"Every source failed to connect: the network (or DNS) looks down.", sum.NetworkErr, now)
 	}
 	// A one-shot run will not be here when group_wait ends, so it flushes
 	// as of the longest group_wait: the alerts of this cycle go out now.
-	if err := disp.Flush(ctx, now.Add(maxGroupWait(b))); err != nil {
+	if err := disp.Flush(ctx, a.now().Add(maxGroupWait(b))); err != nil {
 		return OnceSummary{Crawl: sum, Alerts: alerts}, fmt.Errorf("deliver alerts: %w", err)
 	}
 	return OnceSummary{Crawl: sum, Alerts: alerts}, nil
