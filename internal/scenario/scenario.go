@@ -171,6 +171,7 @@ func Generate(cfg Config, corpus Corpus) Scenario {
 	for _, p := range cfg.Popular {
 		g.popular(p)
 	}
+	g.dealOrganic()
 	for _, c := range cfg.Campaigns {
 		g.campaign(c)
 	}
@@ -194,6 +195,29 @@ type gen struct {
 	seq      int
 	seen     map[string]bool
 	decks    map[string]*deck
+	// untexted are the organic events still waiting for their text
+	untexted []int
+}
+
+// dealOrganic gives the organic replies their texts in time order. Dealt
+// MP by MP, the deck went round once every MP or two, so each text landed
+// at random times a dozen times over the scenario, and a few inevitably fell
+// within one narrative window from five "accounts" on five MPs: copy-paste
+// campaigns that never happened. Dealt in time order, a text comes back only
+// after the whole deck, i.e. days later.
+func (g *gen) dealOrganic() {
+	sort.SliceStable(g.untexted, func(i, j int) bool {
+		a, b := g.events[g.untexted[i]].Reply, g.events[g.untexted[j]].Reply
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.ID < b.ID
+	})
+	for _, k := range g.untexted {
+		r := &g.events[k].Reply
+		r.Text = g.organicText(r.Lang)
+	}
+	g.untexted = nil
 }
 
 func (g *gen) target(id string) Target {
@@ -252,7 +276,8 @@ func (g *gen) organic(t Target) {
 				continue
 			}
 			lang := g.pickLang(t.Lang)
-			g.add(t, when, g.organicText(lang), lang, g.organicAuthor(), "")
+			g.add(t, when, "", lang, g.organicAuthor(), "")
+			g.untexted = append(g.untexted, len(g.events)-1)
 		}
 	}
 }
@@ -356,9 +381,10 @@ func (g *gen) popular(p Popular) {
 		lang := g.pickLang(t.Lang)
 		a := g.organicAuthor()
 		r := model.Reply{Platform: t.Platform, ID: g.id("r"), Kind: model.KindReply, Target: t.ID, Account: t.Handle,
-			PostID: post.ID, ParentID: post.ID, CreatedAt: when.UTC().Truncate(time.Second), Text: g.organicText(lang), Lang: lang, Author: a}
+			PostID: post.ID, ParentID: post.ID, CreatedAt: when.UTC().Truncate(time.Second), Lang: lang, Author: a}
 		r.URL = fmt.Sprintf("https://%s.example/%s/%s", t.Platform, strings.TrimPrefix(t.Handle, "@"), r.ID)
 		g.events = append(g.events, Event{Reply: r, Source: "popular:" + t.ID})
+		g.untexted = append(g.untexted, len(g.events)-1)
 	}
 }
 
