@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/mpwatch/mpwatch/internal/yamlx"
 	"github.com/mpwatch/mpwatch/model"
 )
@@ -77,28 +76,6 @@ type PerPost struct {
 	// Organic, when set, also lets a post beyond the account's usual range
 	// be popular when its crowd looks organic.
 	Organic *OrganicCrowd `yaml:"organic,omitempty" json:"organic,omitempty"`
-}
-
-// OrganicCrowd says when the distinct accounts replying to one post look
-// like an ordinary crowd rather than a network. Shares are over the post's
-// distinct repliers in the spiking bucket.
-type OrganicCrowd struct {
-	// NewAccountDays: an account younger than this when it replied is new.
-	NewAccountDays int `yaml:"new_account_days" json:"new_account_days"`
-	// HandleTrailingDigits: a handle whose user part ends in this many
-	// digits is digit-suffixed (auto-generated names).
-	HandleTrailingDigits int `yaml:"handle_trailing_digits" json:"handle_trailing_digits"`
-	// MinKnownShare of the repliers must have a known creation date: the
-	// crowd is vouched for only on evidence.
-	MinKnownShare float64 `yaml:"min_known_share" json:"min_known_share"`
-	// MaxNewShare of the dated repliers may be new accounts.
-	MaxNewShare float64 `yaml:"max_new_share" json:"max_new_share"`
-	// MaxDigitShare of the repliers with a handle may be digit-suffixed.
-	MaxDigitShare float64 `yaml:"max_digit_share" json:"max_digit_share"`
-	// MaxCopyShare of the post's long replies (25+ letters or 13+ Han
-	// characters after normalisation) may repeat another reply's text
-	// exactly: old, hijacked accounts pasting one line are not a crowd.
-	MaxCopyShare float64 `yaml:"max_copy_share" json:"max_copy_share"`
 }
 
 func (s *SpikeSpec) Base() *Common            { return &s.Common }
@@ -177,27 +154,8 @@ func (s *SpikeSpec) Validate(report func(key, format string, args ...any)) {
 		if p.MinPosts < 1 {
 			report("per_post.min_posts", "must be at least 1")
 		}
-		if o := p.Organic; o != nil {
-			if o.NewAccountDays == 0 {
-				o.NewAccountDays = 90
-			}
-			if o.HandleTrailingDigits == 0 {
-				o.HandleTrailingDigits = 6
-			}
-			if o.NewAccountDays < 1 {
-				report("per_post.organic.new_account_days", "must be at least 1")
-			}
-			if o.HandleTrailingDigits < 1 {
-				report("per_post.organic.handle_trailing_digits", "must be at least 1")
-			}
-			for _, f := range []struct {
-				key string
-				v   float64
-			}{{"min_known_share", o.MinKnownShare}, {"max_new_share", o.MaxNewShare}, {"max_digit_share", o.MaxDigitShare}, {"max_copy_share", o.MaxCopyShare}} {
-				if f.v < 0 || f.v > 1 {
-					report("per_post.organic."+f.key, "must be a share between 0 and 1, got %g", f.v)
-				}
-			}
+		if p.Organic != nil {
+			p.Organic.validate("per_post.organic", report)
 		}
 	}
 	if s.MaxReplyIDs < 1 {
@@ -255,13 +213,6 @@ type spikeRef struct {
 	Crowd uint8
 	Text  uint64
 }
-
-const (
-	crowdDated  uint8 = 1 << iota // the author's creation date is known
-	crowdNew                      // ...and the account was new when it replied
-	crowdHandle                   // the author has a handle
-	crowdDigits                   // ...ending in many digits
-)
 
 type spikeEpisode struct {
 	Start   int64 // first hot bucket: the alert's window start
@@ -354,7 +305,8 @@ func (d *spikeDet) Observe(it *Item) {
 	if b >= sc.KeepFrom && len(sc.Refs) < d.spec.MaxReplyIDs {
 		ref := spikeRef{B: b, Key: r.Key(), Acct: authorID(r), Post: post, Target: r.Target, Platform: r.Platform}
 		if d.spec.PerPost != nil && d.spec.PerPost.Organic != nil {
-			ref.Crowd, ref.Text = d.crowd(it)
+			ref.Crowd = d.spec.PerPost.Organic.flags(r.Author, r.CreatedAt)
+			ref.Text = crowdText(it.Norm)
 		}
 		sc.Refs = append(sc.Refs, ref)
 		if len(sc.Samples) < maxSamples {
@@ -629,32 +581,6 @@ func (d *spikeDet) popularPost(sc *spikeScope, cur int64, t spikeTest) bool {
 	return d.organicCrowd(sc, cur, top)
 }
 
-// crowd describes a reply's author and text for per_post.organic.
-func (d *spikeDet) crowd(it *Item) (uint8, uint64) {
-	o := d.spec.PerPost.Organic
-	r := &it.Reply
-	var f uint8
-	if a := r.Author.CreatedAt; a != nil {
-		f |= crowdDated
-		if r.CreatedAt.Sub(*a) < time.Duration(o.NewAccountDays)*24*time.Hour {
-			f |= crowdNew
-		}
-	}
-	if h := signalHandle(r.Author.Handle); h != "" {
-		f |= crowdHandle
-		if signalDigits(h) >= o.HandleTrailingDigits {
-			f |= crowdDigits
-		}
-	}
-	var h uint64
-	// the narrative rules' length floors: shorter texts ("thank you!",
-	// "congrats") repeat in any crowd
-	if n := it.Norm; n.Latin*13+n.Han*25 >= 25*13 {
-		h = xxhash.Sum64String(n.Text)
-	}
-	return f, h
-}
-
 // organicCrowd reports whether the distinct accounts replying to post in
 // bucket cur look like an ordinary crowd (see OrganicCrowd).
 func (d *spikeDet) organicCrowd(sc *spikeScope, cur int64, post string) bool {
@@ -662,51 +588,19 @@ func (d *spikeDet) organicCrowd(sc *spikeScope, cur int64, post string) bool {
 	if o == nil {
 		return false
 	}
+	var t crowdTally
 	seen := map[string]bool{}
-	texts := map[uint64]int{}
-	var n, dated, young, handles, digits, long float64
 	for _, r := range sc.Refs {
 		if r.B != cur || r.Post != post {
 			continue
 		}
-		if r.Text != 0 {
-			long++
-			texts[r.Text]++
+		first := r.Acct != "" && !seen[r.Acct]
+		if first {
+			seen[r.Acct] = true
 		}
-		if r.Acct == "" || seen[r.Acct] {
-			continue
-		}
-		seen[r.Acct] = true
-		n++
-		if r.Crowd&crowdDated != 0 {
-			dated++
-			if r.Crowd&crowdNew != 0 {
-				young++
-			}
-		}
-		if r.Crowd&crowdHandle != 0 {
-			handles++
-			if r.Crowd&crowdDigits != 0 {
-				digits++
-			}
-		}
+		t.add(r.Crowd, r.Text, first)
 	}
-	if n == 0 || dated/n < o.MinKnownShare || dated == 0 {
-		return false
-	}
-	if young/dated > o.MaxNewShare {
-		return false
-	}
-	if handles > 0 && digits/handles > o.MaxDigitShare {
-		return false
-	}
-	copies := 0.0
-	for _, c := range texts {
-		if c > 1 {
-			copies += float64(c)
-		}
-	}
-	return long == 0 || copies/long <= o.MaxCopyShare
+	return o.organic(t)
 }
 
 func (d *spikeDet) finding(id scopeID, sc *spikeScope, cur int64, t spikeTest) Finding {
