@@ -10,6 +10,7 @@ import (
 
 	"github.com/mpwatch/mpwatch/internal/yamlx"
 	"github.com/mpwatch/mpwatch/model"
+	"github.com/mpwatch/mpwatch/rules/text"
 )
 
 func init() { register("coordination", func() Spec { return &CoordinationSpec{} }) }
@@ -52,6 +53,10 @@ type BurstSpec struct {
 	Enabled     *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	Window      yamlx.Duration `yaml:"window" json:"window"`
 	MinAccounts int            `yaml:"min_accounts" json:"min_accounts"`
+	// Organic, when set, keeps a burst quiet while its accounts look like
+	// an ordinary crowd (a viral post's first minute): it fires once the
+	// accounts stop looking organic.
+	Organic *OrganicCrowd `yaml:"organic,omitempty" json:"organic,omitempty"`
 }
 
 func on(b *bool) bool { return b == nil || *b }
@@ -100,6 +105,9 @@ func (s *CoordinationSpec) Validate(report func(key, format string, args ...any)
 		}
 		if s.Burst.MinAccounts < 2 {
 			report("burst.min_accounts", "must be at least 2")
+		}
+		if s.Burst.Organic != nil {
+			s.Burst.Organic.validate("burst.organic", report)
 		}
 	}
 }
@@ -152,6 +160,9 @@ type burstEpisode struct {
 	Accounts map[uint32]bool
 	Keys     []string
 	Peak     int
+	// Texts are the hashes of the accounts' first long replies in the
+	// burst, for burst.organic's copy share (only kept when it is set).
+	Texts []uint64
 }
 
 // coordState is what survives a restart.
@@ -378,6 +389,11 @@ func (d *coordDet) burst(r *model.Reply, a uint32, t int64, meta *coMeta) {
 			if !b.Ep.Accounts[e.Acct] {
 				b.Ep.Accounts[e.Acct] = true
 				d.promote(e.Acct, e.Meta)
+				if d.spec.Burst.Organic != nil && e.Meta != nil {
+					if h := crowdText(text.Normalize(e.Meta.Sample.Text)); h != 0 {
+						b.Ep.Texts = append(b.Ep.Texts, h)
+					}
+				}
 			}
 		}
 		b.Ep.Peak = max(b.Ep.Peak, len(b.Counts))
@@ -556,6 +572,9 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 		if !ep.LastHot.Equal(now) {
 			continue // not hot at this evaluation: let the alert age towards resolution
 		}
+		if o := d.spec.Burst.Organic; o != nil && d.organicBurst(o, ep) {
+			continue // a crowd, not a network: no alert while it stays one
+		}
 		var accounts []string
 		var authors []model.Author
 		var times []time.Time
@@ -598,6 +617,20 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 		})
 	}
 	return out
+}
+
+// organicBurst reports whether a burst's accounts look like an ordinary
+// crowd (see OrganicCrowd).
+func (d *coordDet) organicBurst(o *OrganicCrowd, ep *burstEpisode) bool {
+	var t crowdTally
+	at := time.Unix(0, ep.Start)
+	for a := range ep.Accounts {
+		t.add(o.flags(d.st.Authors[a], at), 0, true)
+	}
+	for _, h := range ep.Texts {
+		t.add(0, h, false)
+	}
+	return o.organic(t)
 }
 
 // gcEvery is how often (in data time) expired state is swept: a sixth of

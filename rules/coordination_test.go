@@ -202,3 +202,56 @@ func TestCoordinationForgetsOldAccounts(t *testing.T) {
 		t.Fatalf("network after compaction: %v", got)
 	}
 }
+
+// TestBurstOrganicCrowd: a viral post's first minute, by established
+// accounts writing their own words, is not a coordinated burst; the same
+// minute by new digit-handled accounts, or by old accounts pasting one
+// text, is.
+func TestBurstOrganicCrowd(t *testing.T) {
+	const y = `
+rules:
+  - name: coord
+    type: coordination
+    co_reply: {enabled: false}
+    burst:
+      window: 60s
+      min_accounts: 20
+      organic: {min_known_share: 0.5, max_new_share: 0.25, max_digit_share: 0.3, max_copy_share: 0.2}
+    resolve_after: 1h
+`
+	at := t0.Add(2 * time.Hour)
+	old, young := at.AddDate(-5, 0, 0), at.AddDate(0, 0, -10)
+	mk := func(created *time.Time, handle func(i int) string, txt func(i int) string) []model.Reply {
+		in := spread("mp-7", "p", 40, at, 30*time.Second, "x")
+		for i := range in {
+			in[i].Author = model.Author{ID: "a" + itoa(i), Handle: handle(i), CreatedAt: created}
+			in[i].Text = txt(i)
+		}
+		return in
+	}
+	plain := func(i int) string { return "reader_ott" + itoa(i%7) + "." + itoa(i) }
+	digits := func(i int) string { return "noah" + itoa(40000000+i*7919) }
+	own := func(i int) string {
+		return "Congratulations on the new hospital wing, reply number " + itoa(i) + " from a happy constituent"
+	}
+	paste := func(int) string { return "Everyone must see what this MP is hiding from the public right now" }
+	cases := []struct {
+		name string
+		in   []model.Reply
+		want string
+	}{
+		{"old accounts, own words: a crowd", mk(&old, plain, own), ""},
+		{"new digit-handled accounts: a burst", mk(&young, digits, own), "firing#1"},
+		{"old accounts pasting one text: a burst", mk(&old, plain, paste), "firing#1"},
+		{"ages unknown: a burst", mk(nil, plain, own), "firing#1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustEngine(t, mustParse(t, y), EngineOptions{})
+			e.Ingest(c.in...)
+			if got := eval(t, e, at.Add(time.Minute)); statuses(got) != c.want {
+				t.Errorf("got %q, want %q (%v)", statuses(got), c.want, summaries(got))
+			}
+		})
+	}
+}
