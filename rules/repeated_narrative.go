@@ -227,6 +227,7 @@ type rnDetector struct {
 	keys  []uint32
 	cand  []int32
 	cand2 []int32
+	rkeys []uint32
 	marks *text.Marks // the shingles of the node being linked
 }
 
@@ -685,7 +686,8 @@ func (d *rnDetector) evict(cutoff int64) {
 		if d.nodes[slot] == nil {
 			continue
 		}
-		d.link(slot, d.lsh.Keys(slot))
+		d.rkeys = d.lsh.Keys(slot, d.rkeys)
+		d.link(slot, d.rkeys)
 	}
 }
 

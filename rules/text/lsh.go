@@ -8,27 +8,49 @@ import "math"
 // by the caller (slots it reuses), so per-item state is flat arrays, and an
 // item can be removed when the window slides past it.
 //
-// Each band of each item is one entry in a doubly linked bucket chain, so
-// Remove is O(bands) and nothing needs compaction.
+// Each band of each item is one entry in a doubly linked chain hanging from
+// a power-of-two table of heads indexed by the bucket key's low bits (keys
+// are hashes already), so Remove is O(bands) and nothing needs compaction.
+// A chain may mix keys that share a table slot; walks compare the key. The
+// table, not a Go map, holds the heads: a map cost about 20 bytes and a
+// hash per bucket, and most buckets hold one entry. An entry keeps its key
+// and links side by side, and an item its query marks, so a walk touches
+// one cache line per entry and one per item.
 type LSH struct {
 	bands, rows int
-	heads       map[uint32]int32 // bucket key -> first entry (id*bands+band)
-	keys        []uint32         // per entry: its bucket key
-	next, prev  []int32          // per entry: chain links, -1 at the ends
-	live        []bool           // per id
-	seen        []uint32         // per id: query epoch that last returned it
-	hits        []uint8          // per id: bands it shared in that query
+	heads       []int32    // table slot -> first entry (id*bands+band), -1 = none
+	ents        []lshEntry // per entry
+	items       []lshItem  // per id
 	epoch       uint32
 	n           int
 	maxChain    int
+	cur, walked []int32 // Candidates' scratch: per band, next entry and count
 }
+
+type lshEntry struct {
+	key        uint32
+	next, prev int32 // chain links, -1 at the ends
+}
+
+type lshItem struct {
+	seen uint32 // query epoch that last returned it
+	hits uint8  // bands it shared in that query
+	live bool
+}
+
+// lshMinTable is the initial number of table slots.
+const lshMinTable = 1024
 
 // NewLSH returns an empty index for signatures of bands*rows values.
 func NewLSH(bands, rows int) *LSH {
 	if bands < 1 || rows < 1 {
 		panic("text: lsh bands and rows must be positive")
 	}
-	return &LSH{bands: bands, rows: rows, heads: make(map[uint32]int32)}
+	l := &LSH{bands: bands, rows: rows, heads: make([]int32, lshMinTable)}
+	for i := range l.heads {
+		l.heads[i] = -1
+	}
+	return l
 }
 
 // Bands and Rows describe the banding; SigLen is their product.
@@ -81,105 +103,166 @@ func (l *LSH) Add(id int32, keys []uint32) {
 	if len(keys) != l.bands {
 		panic("text: lsh add with wrong number of band keys")
 	}
-	if int(id) < len(l.live) && l.live[id] {
+	if int(id) < len(l.items) && l.items[id].live {
 		l.Remove(id)
 	}
-	for int(id) >= len(l.live) {
-		l.live = append(l.live, false)
-		l.seen = append(l.seen, 0)
-		l.hits = append(l.hits, 0)
+	for int(id) >= len(l.items) {
+		l.items = append(l.items, lshItem{})
 		for b := 0; b < l.bands; b++ {
-			l.keys = append(l.keys, 0)
-			l.next = append(l.next, -1)
-			l.prev = append(l.prev, -1)
+			l.ents = append(l.ents, lshEntry{next: -1, prev: -1})
 		}
 	}
+	if (l.n+1)*l.bands > len(l.heads) {
+		l.grow()
+	}
+	mask := uint32(len(l.heads) - 1)
 	base := int32(int(id) * l.bands)
 	for b, k := range keys {
-		e := base + int32(b)
-		l.keys[e] = k
-		l.prev[e] = -1
-		if h, ok := l.heads[k]; ok {
-			l.next[e] = h
-			l.prev[h] = e
-		} else {
-			l.next[e] = -1
-		}
-		l.heads[k] = e
+		l.push(base+int32(b), k, mask)
 	}
-	l.live[id] = true
+	l.items[id].live = true
 	l.n++
+}
+
+// push puts entry e with key k at the front of its chain.
+func (l *LSH) push(e int32, k uint32, mask uint32) {
+	h := &l.heads[k&mask]
+	l.ents[e] = lshEntry{key: k, next: *h, prev: -1}
+	if *h >= 0 {
+		l.ents[*h].prev = e
+	}
+	*h = e
+}
+
+// grow doubles the table (keeping a load of at most one entry per slot, so
+// a walk rarely passes entries of another key) and relinks every entry,
+// oldest first so that each chain stays newest first.
+func (l *LSH) grow() {
+	old := l.heads
+	l.heads = make([]int32, 2*len(old))
+	for i := range l.heads {
+		l.heads[i] = -1
+	}
+	mask := uint32(len(l.heads) - 1)
+	var chain []int32
+	for _, h := range old {
+		chain = chain[:0]
+		for e := h; e >= 0; e = l.ents[e].next {
+			chain = append(chain, e)
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			l.push(chain[i], l.ents[chain[i]].key, mask)
+		}
+	}
 }
 
 // Remove takes id out of the index; removing an absent id does nothing.
 func (l *LSH) Remove(id int32) {
-	if int(id) >= len(l.live) || !l.live[id] {
+	if int(id) >= len(l.items) || !l.items[id].live {
 		return
 	}
+	mask := uint32(len(l.heads) - 1)
 	base := int32(int(id) * l.bands)
 	for b := int32(0); b < int32(l.bands); b++ {
 		e := base + b
-		p, nx := l.prev[e], l.next[e]
-		if p >= 0 {
-			l.next[p] = nx
-		} else if nx >= 0 {
-			l.heads[l.keys[e]] = nx
+		en := &l.ents[e]
+		if en.prev >= 0 {
+			l.ents[en.prev].next = en.next
 		} else {
-			delete(l.heads, l.keys[e])
+			l.heads[en.key&mask] = en.next
 		}
-		if nx >= 0 {
-			l.prev[nx] = p
+		if en.next >= 0 {
+			l.ents[en.next].prev = en.prev
 		}
-		l.next[e], l.prev[e] = -1, -1
+		en.next, en.prev = -1, -1
 	}
-	l.live[id] = false
+	l.items[id].live = false
 	l.n--
 }
 
 // Hits is how many bands id shared with the keys of the last Candidates
 // call that returned it: more shared bands means a likelier near-copy.
-func (l *LSH) Hits(id int32) int { return int(l.hits[id]) }
+func (l *LSH) Hits(id int32) int { return int(l.items[id].hits) }
 
-// Keys returns the band keys id was added with (nil when absent); the slice
-// aliases the index.
-func (l *LSH) Keys(id int32) []uint32 {
-	if int(id) >= len(l.live) || !l.live[id] {
-		return nil
+// Keys appends to dst[:0] the band keys id was added with (none when
+// absent).
+func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
+	dst = dst[:0]
+	if int(id) >= len(l.items) || !l.items[id].live {
+		return dst
 	}
-	return l.keys[int(id)*l.bands : (int(id)+1)*l.bands]
+	for _, en := range l.ents[int(id)*l.bands : (int(id)+1)*l.bands] {
+		dst = append(dst, en.key)
+	}
+	return dst
 }
 
 // Candidates appends to dst[:0] the ids sharing at least one band key with
 // keys, each once, in no particular order. Not safe for concurrent use.
+//
+// The bands' chains are walked side by side, one entry of each in turn:
+// an entry's successor is known only once the entry is read, so a single
+// chain is a series of cache misses one after another, while the next
+// entries of twenty chains can be fetched together.
 func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 	dst = dst[:0]
 	l.epoch++
 	if l.epoch == 0 { // wrapped: forget old marks
-		clear(l.seen)
+		for i := range l.items {
+			l.items[i].seen = 0
+		}
 		l.epoch = 1
 	}
+	mask := uint32(len(l.heads) - 1)
+	bands := int32(l.bands)
+	cur, walked := l.cur[:0], l.walked[:0]
 	for _, k := range keys {
-		e, ok := l.heads[k]
-		if !ok {
-			continue
-		}
-		walked := 0
-		for ; e >= 0; e = l.next[e] {
-			if l.maxChain > 0 && walked == l.maxChain {
-				break
+		cur = append(cur, l.heads[k&mask])
+		walked = append(walked, 0)
+	}
+	l.cur, l.walked = cur, walked
+	for busy := true; busy; {
+		busy = false
+		for b, e := range cur {
+			if e < 0 {
+				continue
 			}
-			walked++
-			id := e / int32(l.bands)
-			if l.seen[id] == l.epoch {
-				if l.hits[id] < 255 {
-					l.hits[id]++
+			en := &l.ents[e]
+			cur[b] = en.next
+			busy = busy || en.next >= 0
+			if en.key != keys[b] {
+				continue
+			}
+			if l.maxChain > 0 {
+				if int(walked[b]) == l.maxChain {
+					cur[b] = -1
+					continue
+				}
+				walked[b]++
+			}
+			id := e / bands
+			it := &l.items[id]
+			if it.seen == l.epoch {
+				if it.hits < 255 {
+					it.hits++
 				}
 				continue
 			}
-			l.seen[id] = l.epoch
-			l.hits[id] = 1
+			it.seen = l.epoch
+			it.hits = 1
 			dst = append(dst, id)
 		}
 	}
 	return dst
+}
+
+// buckets counts the table slots holding a chain (for tests).
+func (l *LSH) buckets() int {
+	n := 0
+	for _, h := range l.heads {
+		if h >= 0 {
+			n++
+		}
+	}
+	return n
 }

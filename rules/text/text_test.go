@@ -413,8 +413,8 @@ func TestLSHAddRemoveCandidates(t *testing.T) {
 	for i := range docs {
 		l.Remove(int32(i))
 	}
-	if l.Len() != 0 || len(l.heads) != 0 {
-		t.Errorf("after removing all: Len %d, %d buckets left", l.Len(), len(l.heads))
+	if l.Len() != 0 || l.buckets() != 0 {
+		t.Errorf("after removing all: Len %d, %d buckets left", l.Len(), l.buckets())
 	}
 }
 
@@ -432,6 +432,47 @@ func TestLSHMaxChain(t *testing.T) {
 	l.SetMaxChain(0)
 	if got := l.Candidates(keys, nil); len(got) != 10 {
 		t.Errorf("uncapped: %d candidates", len(got))
+	}
+}
+
+// The table of chain heads grows as items arrive; growing keeps every item
+// findable, each once, and each chain newest first.
+func TestLSHGrowKeepsChains(t *testing.T) {
+	l := NewLSH(20, 4)
+	shared := make([]uint32, 20) // every item's band 0 is the same bucket
+	keysOf := func(i int) []uint32 {
+		ks := make([]uint32, 20)
+		for b := range ks {
+			ks[b] = uint32(mix64(uint64(i)<<8 | uint64(b)))
+		}
+		ks[0] = shared[0]
+		return ks
+	}
+	const n = 500 // 10,000 entries: the table grows from 1,024 slots
+	for i := range n {
+		l.Add(int32(i), keysOf(i))
+	}
+	if l.buckets() <= lshMinTable {
+		t.Fatalf("%d buckets: the table did not grow", l.buckets())
+	}
+	for i := 0; i < n; i += 37 {
+		got := l.Candidates(keysOf(i)[1:], nil)
+		if len(got) != 1 || got[0] != int32(i) || l.Hits(int32(i)) != 19 {
+			t.Errorf("item %d: candidates %v, hits %d", i, got, l.Hits(int32(i)))
+		}
+		if ks := l.Keys(int32(i), nil); !equal(ks, keysOf(i)) {
+			t.Errorf("item %d: keys %v", i, ks)
+		}
+	}
+	l.SetMaxChain(3)
+	if got := l.Candidates(shared[:1], nil); len(got) != 3 || got[0] != n-1 || got[1] != n-2 || got[2] != n-3 {
+		t.Errorf("shared bucket after growth: %v, want the newest three", got)
+	}
+	for i := range n {
+		l.Remove(int32(i))
+	}
+	if l.Len() != 0 || l.buckets() != 0 {
+		t.Errorf("after removing all: Len %d, %d buckets left", l.Len(), l.buckets())
 	}
 }
 
