@@ -216,7 +216,7 @@ rules:
     burst:
       window: 60s
       min_accounts: 20
-      organic: {min_known_share: 0.5, max_new_share: 0.25, max_digit_share: 0.3, max_copy_share: 0.2}
+      organic: {min_known_share: 0.5, max_new_share: 0.5, max_digit_share: 0.5, max_copy_share: 0.5}
     resolve_after: 1h
 `
 	at := t0.Add(2 * time.Hour)

@@ -303,7 +303,7 @@ rules:
       first_hours: 2
       ratio_vs_p90: 3
       min_posts: 5
-      organic: {min_known_share: 0.5, max_new_share: 0.25, max_digit_share: 0.3, max_copy_share: 0.2}
+      organic: {min_known_share: 0.5, max_new_share: 0.5, max_digit_share: 0.5, max_copy_share: 0.5}
 `
 	at := t0.Add(60 * time.Hour)
 	old := at.AddDate(-4, 0, 0)
@@ -350,12 +350,24 @@ rules:
 		{"ages unknown: nothing vouches for the crowd", crowd(400, func(i int) model.Author {
 			return model.Author{ID: "a" + itoa(i), Handle: plainHandle(i)}
 		}, diverse), "firing#1"},
-		{"a fifth of new accounts in an old crowd: still a crowd", crowd(400, func(i int) model.Author {
-			if i%5 == 0 {
+		{"a third of new accounts in an old crowd: still a crowd", crowd(400, func(i int) model.Author {
+			if i%3 == 0 {
 				return aged(young, digitHandle)(i)
 			}
 			return aged(old, plainHandle)(i)
 		}, diverse), ""},
+		{"three new accounts in five: the network is the crowd", crowd(400, func(i int) model.Author {
+			if i%5 < 3 {
+				return aged(young, digitHandle)(i)
+			}
+			return aged(old, plainHandle)(i)
+		}, diverse), "firing#1"},
+		{"a third of the replies pasted: still a crowd", crowd(400, aged(old, plainHandle), func(i int) string {
+			if i%3 == 0 {
+				return paste(i)
+			}
+			return diverse(i)
+		}), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
