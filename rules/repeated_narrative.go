@@ -172,9 +172,13 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 
 // rnMaxChain bounds the bucket entries examined per band when a new text
 // is indexed: walking all of them for each of 10,000 distinct variants of a
-// campaign would make indexing quadratic, while 256 newest entries per band
-// reach far enough back that an old, still unjoined near-copy is found.
-const rnMaxChain = 256
+// campaign would make indexing quadratic. 32 newest entries per band are
+// enough: a bucket fuller than that is a band value many unrelated texts
+// share (frequent shingles winning their bins; in the 1M-reply benchmark
+// half of all entries walked sat in such buckets, for no near-copy found),
+// or a campaign whose newest copies are already one cluster; and beyond the
+// rnMaxConfirm candidates sharing the most bands none is verified anyway.
+const rnMaxChain = 32
 
 // rnMaxConfirm bounds the exact Jaccard checks per new text against
 // candidates outside its component. Text with a small vocabulary (or
@@ -203,6 +207,9 @@ type rnDetector struct {
 	lsh   *text.LSH
 	mh    *text.MinHasher
 	nodes []*rnNode // by slot; nil = free
+	// slen is each slot's shingle count (0 = free): candidates are
+	// screened by size without loading their nodes, a cache miss each.
+	slen  []uint32
 	free  []int32
 	exact map[uint64]int32  // text hash -> slot
 	strs  map[string]string // interned targets and platforms
@@ -469,10 +476,12 @@ func (d *rnDetector) alloc(n *rnNode) int32 {
 		slot = d.free[k-1]
 		d.free = d.free[:k-1]
 		d.nodes[slot] = n
+		d.slen[slot] = uint32(len(n.shingles))
 		d.uf.MakeSet(slot) // its old component was rebuilt without it
 	} else {
 		slot = int32(len(d.nodes))
 		d.nodes = append(d.nodes, n)
+		d.slen = append(d.slen, uint32(len(n.shingles)))
 		d.uf.Grow(len(d.nodes))
 		d.ring = append(d.ring, 0)
 		d.weight = append(d.weight, 0)
@@ -501,7 +510,8 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		}
 	}()
 	for _, c := range d.cand {
-		if c == slot || d.nodes[c] == nil {
+		lb := int(d.slen[c])
+		if c == slot || lb == 0 {
 			continue
 		}
 		if d.uf.Find(c) == d.uf.Find(slot) {
@@ -512,7 +522,7 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		}
 		// |A∩B|/|A∪B| <= min/max: sets of very different sizes cannot
 		// reach the threshold, and the check costs nothing.
-		la, lb := len(n.shingles), len(d.nodes[c].shingles)
+		la := len(n.shingles)
 		if float64(min(la, lb)) < d.spec.JaccardMin*float64(max(la, lb)) {
 			continue
 		}
@@ -669,6 +679,7 @@ func (d *rnDetector) evict(cutoff int64) {
 				delete(d.exact, n.hash)
 				delete(d.cids, s)
 				d.nodes[s] = nil
+				d.slen[s] = 0
 				d.free = append(d.free, s)
 				continue
 			}
