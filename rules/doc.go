@@ -75,7 +75,16 @@
 // not be one without its busiest watched post, when that post's replies in its
 // first first_hours are within ratio_vs_p90 × the account's 90th percentile
 // per post (over its last 100 posts, once it has min_posts), is a popular
-// post and not reported. Consecutive hot buckets are one episode: one key
+// post and not reported. per_post.organic judges the crowd instead of the
+// count, for a post that goes viral beyond the account's usual range: when
+// the spike is driven by one post whose repliers look ordinary (enough of
+// them with a known account age, few new accounts or digit-suffixed
+// handles, few exact copies among the long replies), it is a popular post
+// and not reported; the same volume from new accounts or pasted text still
+// fires. burst.organic applies the same test to coordination bursts. The
+// check only ever keeps an alert quiet (see crowd.go for its limits: old,
+// bought accounts writing their own words can hide a spike, and are left to
+// the narrative rules). Consecutive hot buckets are one episode: one key
 // (window start = the first hot bucket), updated as its reply total grows;
 // the episode ends after resolve_after without a hot bucket. Evidence: count,
 // baseline, ratio, z, Poisson p, the three busiest posts (platform:post id),
