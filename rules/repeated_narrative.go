@@ -367,6 +367,9 @@ func (d *rnDetector) normOf(orig string) text.Normalized {
 // all someone else's; "comment RT @user: …" keeps the comment; a quote
 // "“@user: …”" (or with straight quotes) is cut out.
 func rnOwnWords(s string) (string, bool) {
+	if strings.IndexByte(s, '@') < 0 {
+		return s, false // every form below names the quoted account
+	}
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "RT @") || strings.HasPrefix(t, "RT: @") || strings.HasPrefix(t, "rt @") {
 		return "", true
