@@ -106,11 +106,8 @@ func (l *LSH) Add(id int32, keys []uint32) {
 	if int(id) < len(l.items) && l.items[id].live {
 		l.Remove(id)
 	}
-	for int(id) >= len(l.items) {
-		l.items = append(l.items, lshItem{})
-		for b := 0; b < l.bands; b++ {
-			l.ents = append(l.ents, lshEntry{next: -1, prev: -1})
-		}
+	if n := int(id) + 1; n > len(l.items) {
+		l.extend(n)
 	}
 	if (l.n+1)*l.bands > len(l.heads) {
 		l.grow()
@@ -122,6 +119,27 @@ func (l *LSH) Add(id int32, keys []uint32) {
 	}
 	l.items[id].live = true
 	l.n++
+}
+
+// extend makes room for ids below n. The arrays grow by a quarter, not
+// by append's doubling: they are most of the index's memory, ids are
+// slots the caller reuses, so a window that has stopped growing would
+// otherwise carry up to twice what it uses.
+func (l *LSH) extend(n int) {
+	if n > cap(l.items) {
+		c := max(n, len(l.items)+len(l.items)/4, 64)
+		items := make([]lshItem, len(l.items), c)
+		copy(items, l.items)
+		ents := make([]lshEntry, len(l.ents), c*l.bands)
+		copy(ents, l.ents)
+		l.items, l.ents = items, ents
+	}
+	for len(l.items) < n {
+		l.items = append(l.items, lshItem{})
+		for b := 0; b < l.bands; b++ {
+			l.ents = append(l.ents, lshEntry{next: -1, prev: -1})
+		}
+	}
 }
 
 // push puts entry e with key k at the front of its chain.
