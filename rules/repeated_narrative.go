@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -533,7 +534,11 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 			d.marks.Mark(n.shingles)
 			marked = true
 		}
-		j := d.marks.JaccardMarked(n.shingles, d.nodes[c].shingles)
+		inter, ok := d.marks.CommonAtLeast(d.nodes[c].shingles, rnNeed(la, lb, d.spec.JaccardMin))
+		if !ok {
+			continue
+		}
+		j := float64(inter) / float64(la+lb-inter)
 		if j < d.spec.JaccardMin {
 			continue
 		}
@@ -541,6 +546,22 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		n.edges = append(n.edges, rnEdge{to: c, j: float32(j)})
 		d.nodes[c].edges = append(d.nodes[c].edges, rnEdge{to: slot, j: float32(j)})
 	}
+}
+
+// rnNeed is the fewest common shingles two sets of la and lb elements need
+// for their Jaccard similarity, computed as link computes it, to reach jmin:
+// inter/(la+lb-inter) grows with inter, so the pairs that reach jmin are
+// exactly those with at least this many.
+func rnNeed(la, lb int, jmin float64) int {
+	sum := la + lb
+	need := max(int(math.Ceil(jmin*float64(sum)/(1+jmin))), 1)
+	for need > 1 && float64(need-1)/float64(sum-need+1) >= jmin {
+		need--
+	}
+	for need < sum && float64(need)/float64(sum-need) < jmin {
+		need++
+	}
+	return need
 }
 
 // byHits orders candidates by the bands they share with the query, most

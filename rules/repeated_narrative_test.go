@@ -905,3 +905,20 @@ func TestRepeatedNarrativeFindingCache(t *testing.T) {
 		t.Errorf("after eviction: %+v", fs)
 	}
 }
+
+// rnNeed is exactly the threshold link's Jaccard comparison implies.
+func TestRNNeed(t *testing.T) {
+	for _, jmin := range []float64{0.3, 0.5, 0.6, 0.7, 0.85, 1} {
+		for la := 1; la <= 300; la += 7 {
+			for lb := 1; lb <= 300; lb += 11 {
+				need := rnNeed(la, lb, jmin)
+				for inter := 0; inter <= min(la, lb); inter++ {
+					reaches := float64(inter)/float64(la+lb-inter) >= jmin
+					if reaches != (inter >= need) {
+						t.Fatalf("jmin %g, sizes %d and %d: need %d, but %d common shingles reach it: %v", jmin, la, lb, need, inter, reaches)
+					}
+				}
+			}
+		}
+	}
+}

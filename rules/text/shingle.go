@@ -210,6 +210,23 @@ func (m *Marks) Common(set []uint16) int {
 	return n
 }
 
+// CommonAtLeast counts the marked elements of set, giving up (false) as
+// soon as fewer than need could be reached: most candidate pairs miss the
+// similarity threshold by far, and that shows within the first third of
+// the set.
+func (m *Marks) CommonAtLeast(set []uint16, need int) (int, bool) {
+	n := 0
+	for i := 0; i < len(set); i += 8 {
+		if n+len(set)-i < need {
+			return n, false
+		}
+		for _, v := range set[i:min(i+8, len(set))] {
+			n += int(m[v>>6] >> (v & 63) & 1)
+		}
+	}
+	return n, n >= need
+}
+
 // JaccardMarked is Jaccard(a, b) for the sorted sets a, whose elements are
 // the ones marked in m, and b: the same value, faster.
 func (m *Marks) JaccardMarked(a, b []uint16) float64 {

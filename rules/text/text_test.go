@@ -276,6 +276,14 @@ func TestMarksJaccard(t *testing.T) {
 		if got, want := m.JaccardMarked(a, a), Jaccard(a, a); got != want {
 			t.Fatalf("text %d with itself: %v, want %v", i, got, want)
 		}
+		// CommonAtLeast agrees with Common at every bound.
+		common := m.Common(b)
+		for need := 0; need <= len(b)+1; need++ {
+			n, ok := m.CommonAtLeast(b, need)
+			if ok != (common >= need) || ok && n != common {
+				t.Fatalf("texts %d and %d: CommonAtLeast(need %d) = %d, %v; Common = %d", i, i+1, need, n, ok, common)
+			}
+		}
 		m.Unmark(a)
 		if m != (Marks{}) {
 			t.Fatalf("Unmark left bits set after text %d", i)
