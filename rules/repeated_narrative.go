@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -235,8 +237,12 @@ type rnDetector struct {
 	keys  []uint32
 	cand  []int32
 	cand2 []int32
-	rkeys []uint32
-	marks *text.Marks // the shingles of the node being linked
+	// replies observed and not yet indexed (see flush)
+	pend     []rnPending
+	pendKeys []uint32
+	work     []*rnWork
+	rkeys    []uint32
+	marks    *text.Marks // the shingles of the node being linked
 }
 
 type rnNode struct {
@@ -351,7 +357,106 @@ func (d *rnDetector) Observe(it *Item) {
 			}
 		}
 	}
-	d.add(norm, r.Text, d.member(r))
+	d.pend = append(d.pend, rnPending{norm: norm, orig: r.Text, m: d.member(r)})
+	if len(d.pend) >= rnBatch {
+		d.flush()
+	}
+}
+
+// rnBatch bounds the replies Observe holds before their text work is done.
+const rnBatch = 2048
+
+// rnPending is an observed reply whose text work (hash, shingles, MinHash,
+// band keys) is not done yet. That work depends on the text alone, so flush
+// does it for a whole batch on several goroutines, and only the index
+// updates, which depend on every earlier reply, run one after another, in
+// the order observed: the result is the same as handling each reply as it
+// came.
+type rnPending struct {
+	norm     text.Normalized
+	orig     string
+	m        rnMember
+	hash     uint64
+	shingles []uint16 // in a worker's arena until the node is inserted
+	keys     []uint32
+}
+
+// rnWork is one flush worker's scratch.
+type rnWork struct {
+	set   []uint32
+	sig   []uint32
+	set16 []uint16
+	arena []uint16
+}
+
+// flush indexes the pending replies. Every method that reads the window
+// (Evaluate, MarshalState) flushes first.
+func (d *rnDetector) flush() {
+	pend := d.pend
+	if len(pend) == 0 {
+		return
+	}
+	bands := d.lsh.Bands()
+	if need := len(pend) * bands; cap(d.pendKeys) < need {
+		d.pendKeys = make([]uint32, need)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(pend)/64+1, 8)
+	for len(d.work) < workers {
+		d.work = append(d.work, &rnWork{})
+	}
+	prep := func(w *rnWork, lo, hi int) {
+		w.arena = w.arena[:0]
+		// Shingle sets go into the arena first and are sliced once it has
+		// stopped growing.
+		offs := make([]int, 0, hi-lo+1)
+		for i := lo; i < hi; i++ {
+			p := &pend[i]
+			p.hash = xxhash.Sum64String(p.norm.Text)
+			w.set = text.AppendShingleHashes(w.set, p.norm.Folded)
+			w.set16 = text.Compact16(w.set, w.set16)
+			offs = append(offs, len(w.arena))
+			w.arena = append(w.arena, w.set16...)
+			w.sig = d.mh.Signature(w.set, w.sig)
+			p.keys = d.lsh.BandKeys(w.sig, d.pendKeys[i*bands:i*bands:(i+1)*bands])
+		}
+		offs = append(offs, len(w.arena))
+		for i := lo; i < hi; i++ {
+			pend[i].shingles = w.arena[offs[i-lo]:offs[i-lo+1]:offs[i-lo+1]]
+		}
+	}
+	if workers == 1 {
+		prep(d.work[0], 0, len(pend))
+	} else {
+		var wg sync.WaitGroup
+		per := (len(pend) + workers - 1) / workers
+		for k := 0; k < workers; k++ {
+			lo, hi := k*per, min((k+1)*per, len(pend))
+			if lo >= hi {
+				break
+			}
+			wg.Add(1)
+			go func(w *rnWork) {
+				defer wg.Done()
+				prep(w, lo, hi)
+			}(d.work[k])
+		}
+		wg.Wait()
+	}
+	for i := range pend {
+		p := &pend[i]
+		if slot, ok := d.exact[p.hash]; ok {
+			n := d.nodes[slot]
+			n.members = append(n.members, p.m)
+			d.expire(p.m.at, slot)
+			d.weigh(d.uf.Find(slot), 1)
+			continue
+		}
+		n := &rnNode{hash: p.hash, orig: p.orig, members: []rnMember{p.m}}
+		n.shingles = append([]uint16(nil), p.shingles...)
+		d.index(n, p.keys)
+	}
+	clear(pend)
+	d.pend = pend[:0]
 }
 
 // normOf is what Observe compares for a reply text, for restoring state.
@@ -403,18 +508,6 @@ func (d *rnDetector) member(r *model.Reply) rnMember {
 	}
 }
 
-func (d *rnDetector) add(norm text.Normalized, orig string, m rnMember) {
-	h := xxhash.Sum64String(norm.Text)
-	if slot, ok := d.exact[h]; ok {
-		n := d.nodes[slot]
-		n.members = append(n.members, m)
-		d.expire(m.at, slot)
-		d.weigh(d.uf.Find(slot), 1)
-		return
-	}
-	d.insert(&rnNode{hash: h, orig: orig, members: []rnMember{m}}, norm.Folded)
-}
-
 // expire records when a reply of slot leaves the window (heap push).
 func (d *rnDetector) expire(at int64, slot int32) {
 	d.expiry = append(d.expiry, rnExpiry{at, slot})
@@ -463,11 +556,16 @@ func (d *rnDetector) insert(n *rnNode, folded string) {
 	d.set = text.AppendShingleHashes(d.set, folded)
 	d.set16 = text.Compact16(d.set, d.set16)
 	n.shingles = append([]uint16(nil), d.set16...)
-	slot := d.alloc(n)
 	d.sig = d.mh.Signature(d.set, d.sig)
 	d.keys = d.lsh.BandKeys(d.sig, d.keys)
-	d.link(slot, d.keys)
-	d.lsh.Add(slot, d.keys)
+	d.index(n, d.keys)
+}
+
+// index adds a node whose shingles are set, under its band keys.
+func (d *rnDetector) index(n *rnNode, keys []uint32) {
+	slot := d.alloc(n)
+	d.link(slot, keys)
+	d.lsh.Add(slot, keys)
 	d.exact[n.hash] = slot
 	for _, m := range n.members {
 		d.expire(m.at, slot)
@@ -727,6 +825,7 @@ func (d *rnDetector) evict(cutoff int64) {
 }
 
 func (d *rnDetector) Evaluate(now time.Time) []Finding {
+	d.flush()
 	d.evict(now.Add(-d.spec.Window.D()).UnixNano())
 	// Only components with enough replies can fire.
 	comps := map[int32][]int32{}
@@ -1085,6 +1184,7 @@ type rnStateMember struct {
 }
 
 func (d *rnDetector) MarshalState() ([]byte, error) {
+	d.flush()
 	st := rnState{Version: 1}
 	aidx := map[string]int{} // who -> index in st.Authors
 	for _, n := range d.nodes {

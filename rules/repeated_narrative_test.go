@@ -922,3 +922,43 @@ func TestRNNeed(t *testing.T) {
 		}
 	}
 }
+
+// Batching the text work (flush) gives the same window, clusters and
+// findings as indexing each reply as it is observed.
+func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
+	var all []model.Reply
+	for k := range 4 { // enough replies to fill a batch; repeats are exact copies
+		for _, r := range ntOrganic(t) {
+			r.ID += fmt.Sprint("-", k)
+			r.Author.ID += fmt.Sprint("-", k)
+			r.CreatedAt = r.CreatedAt.Add(time.Duration(k) * time.Minute)
+			all = append(all, r)
+		}
+	}
+	all = append(all, ntCampaign("en", ntEN, []string{"mp-a", "mp-b", "mp-c"}, time.Hour)...)
+	all = append(all, ntCampaign("zh", ntZH, []string{"mp-b"}, 2*time.Hour)...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.Before(all[j].CreatedAt) })
+	if len(all) <= rnBatch {
+		t.Fatalf("%d replies: too few to fill a batch of %d", len(all), rnBatch)
+	}
+	one, batched := ntRN(t, nil), ntRN(t, nil)
+	for _, r := range all {
+		one.Observe(ntItem(r))
+		one.flush()
+		batched.Observe(ntItem(r))
+	}
+	if len(batched.pend) == 0 {
+		t.Fatal("nothing pending: the batched detector did not batch")
+	}
+	now := ntStart.Add(41 * time.Hour)
+	a, _ := json.Marshal(one.Evaluate(now))
+	b, _ := json.Marshal(batched.Evaluate(now))
+	if string(a) != string(b) || len(a) < 100 {
+		t.Errorf("findings differ:\none by one %s\nbatched    %s", a, b)
+	}
+	sa, _ := one.MarshalState()
+	sb, _ := batched.MarshalState()
+	if string(sa) != string(sb) {
+		t.Error("states differ")
+	}
+}
