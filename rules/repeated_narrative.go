@@ -250,13 +250,61 @@ type rnNode struct {
 	orig     string   // first poster's original text, for evidence and restore
 	shingles []uint16 // sorted set, folded to 16 bits (text.Compact16)
 	members  []rnMember
-	edges    []rnEdge
+	// ext holds what few nodes have (near-copy edges, a cluster id): kept
+	// apart, the node is 80 bytes instead of 128.
+	ext *rnNodeExt
+}
+
+type rnNodeExt struct {
+	edges []rnEdge
 	// cid is the id of the firing cluster this node belonged to at the last
 	// evaluation, and cidAt that cluster's window start: a cluster keeps
 	// the id of its earliest member even after that member leaves the
 	// window, and a merge keeps the older cluster's id.
 	cid   string
 	cidAt int64
+}
+
+func (n *rnNode) edges() []rnEdge {
+	if n.ext == nil {
+		return nil
+	}
+	return n.ext.edges
+}
+
+func (n *rnNode) cid() (string, int64) {
+	if n.ext == nil {
+		return "", 0
+	}
+	return n.ext.cid, n.ext.cidAt
+}
+
+func (n *rnNode) setEdges(es []rnEdge) {
+	if n.ext == nil {
+		if len(es) == 0 {
+			return
+		}
+		n.ext = &rnNodeExt{}
+	}
+	n.ext.edges = es
+	n.tidy()
+}
+
+func (n *rnNode) setCID(cid string, at int64) {
+	if n.ext == nil {
+		if cid == "" {
+			return
+		}
+		n.ext = &rnNodeExt{}
+	}
+	n.ext.cid, n.ext.cidAt = cid, at
+	n.tidy()
+}
+
+func (n *rnNode) tidy() {
+	if n.ext.cid == "" && len(n.ext.edges) == 0 {
+		n.ext = nil
+	}
 }
 
 // rnExpiry says a reply of the node in slot was created at at; the heap
@@ -364,7 +412,10 @@ func (d *rnDetector) Observe(it *Item) {
 }
 
 // rnBatch bounds the replies Observe holds before their text work is done.
-const rnBatch = 2048
+// Small enough that most batches are indexed while the engine is still
+// handing replies to the other rules (on the other cores), rather than all
+// at the evaluation, when the other rules have little left to do.
+const rnBatch = 256
 
 // rnPending is an observed reply whose text work (hash, shingles, MinHash,
 // band keys) is not done yet. That work depends on the text alone, so flush
@@ -400,7 +451,7 @@ func (d *rnDetector) flush() {
 	if need := len(pend) * bands; cap(d.pendKeys) < need {
 		d.pendKeys = make([]uint32, need)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(pend)/64+1, 8)
+	workers := min(runtime.GOMAXPROCS(0), len(pend)/32+1, 8)
 	for len(d.work) < workers {
 		d.work = append(d.work, &rnWork{})
 	}
@@ -641,8 +692,9 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 			continue
 		}
 		d.union(slot, c)
-		n.edges = append(n.edges, rnEdge{to: c, j: float32(j)})
-		d.nodes[c].edges = append(d.nodes[c].edges, rnEdge{to: slot, j: float32(j)})
+		n.setEdges(append(n.edges(), rnEdge{to: c, j: float32(j)}))
+		o := d.nodes[c]
+		o.setEdges(append(o.edges(), rnEdge{to: slot, j: float32(j)}))
 	}
 }
 
@@ -782,12 +834,12 @@ func (d *rnDetector) evict(cutoff int64) {
 			if len(n.members) > 0 {
 				continue
 			}
-			for _, e := range n.edges {
+			for _, e := range n.edges() {
 				o := d.nodes[e.to]
-				o.edges = slices.DeleteFunc(o.edges, func(x rnEdge) bool { return x.to == s })
+				o.setEdges(slices.DeleteFunc(o.edges(), func(x rnEdge) bool { return x.to == s }))
 				repair = append(repair, e.to)
 			}
-			n.edges = nil
+			n.setEdges(nil)
 		}
 		for _, s := range comp {
 			d.uf.MakeSet(s)
@@ -809,7 +861,7 @@ func (d *rnDetector) evict(cutoff int64) {
 		}
 		for _, s := range comp {
 			if n := d.nodes[s]; n != nil {
-				for _, e := range n.edges {
+				for _, e := range n.edges() {
 					d.union(s, e.to)
 				}
 			}
@@ -836,7 +888,7 @@ func (d *rnDetector) Evaluate(now time.Time) []Finding {
 	for s := range d.cids {
 		if n := d.nodes[s]; n == nil || !d.isBig[d.uf.Find(s)] {
 			if n != nil {
-				n.cid, n.cidAt = "", 0
+				n.setCID("", 0)
 			}
 			delete(d.cids, s)
 		}
@@ -865,7 +917,7 @@ func (d *rnDetector) Evaluate(now time.Time) []Finding {
 
 func (d *rnDetector) setCID(slots []int32, cid string, at int64) {
 	for _, s := range slots {
-		d.nodes[s].cid, d.nodes[s].cidAt = cid, at
+		d.nodes[s].setCID(cid, at)
 		if cid == "" {
 			delete(d.cids, s)
 		} else {
@@ -882,8 +934,8 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 	for _, s := range slots {
 		n := d.nodes[s]
 		fp ^= rnMix(uint64(s)<<32 ^ uint64(len(n.members)) ^ uint64(n.members[0].at)*0x9E3779B97F4A7C15 ^ uint64(n.members[len(n.members)-1].at))
-		if n.cid != "" && (oldCID == "" || n.cidAt < oldAt || n.cidAt == oldAt && n.cid < oldCID) {
-			oldCID, oldAt = n.cid, n.cidAt
+		if c, at := n.cid(); c != "" && (oldCID == "" || at < oldAt || at == oldAt && c < oldCID) {
+			oldCID, oldAt = c, at
 		}
 	}
 	if c, ok := d.cache[oldCID]; ok && oldCID != "" && c.fp == fp {
@@ -947,8 +999,8 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	cid, cidAt := "", int64(0)
 	for _, s := range slots {
 		n := d.nodes[s]
-		if n.cid != "" && (cid == "" || n.cidAt < cidAt || n.cidAt == cidAt && n.cid < cid) {
-			cid, cidAt = n.cid, n.cidAt
+		if c, at := n.cid(); c != "" && (cid == "" || at < cidAt || at == cidAt && c < cid) {
+			cid, cidAt = c, at
 		}
 	}
 	if cid == "" {
@@ -1191,7 +1243,8 @@ func (d *rnDetector) MarshalState() ([]byte, error) {
 		if n == nil {
 			continue
 		}
-		sn := rnStateNode{Orig: n.orig, CID: n.cid, CIDAt: n.cidAt}
+		c, at := n.cid()
+		sn := rnStateNode{Orig: n.orig, CID: c, CIDAt: at}
 		for _, m := range n.members {
 			who := m.who()
 			i, ok := aidx[who]
@@ -1227,7 +1280,8 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 	}
 	for _, sn := range st.Nodes {
 		norm := d.normOf(sn.Orig)
-		n := &rnNode{hash: xxhash.Sum64String(norm.Text), orig: sn.Orig, cid: sn.CID, cidAt: sn.CIDAt}
+		n := &rnNode{hash: xxhash.Sum64String(norm.Text), orig: sn.Orig}
+		n.setCID(sn.CID, sn.CIDAt)
 		for _, sm := range sn.Members {
 			if sm.Author < 0 || sm.Author >= len(authors) {
 				return fmt.Errorf("unmarshal repeated_narrative state: member %s names author %d of %d", sm.Key, sm.Author, len(authors))
