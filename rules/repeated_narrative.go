@@ -210,9 +210,11 @@ type rnDetector struct {
 	lsh   *text.LSH
 	mh    *text.MinHasher
 	nodes []*rnNode // by slot; nil = free
-	// slen is each slot's shingle count (0 = free): candidates are
-	// screened by size without loading their nodes, a cache miss each.
-	slen  []uint32
+	// sh is each slot's shingle set, sorted, folded to 16 bits
+	// (text.Compact16); empty = free. Kept by slot rather than in the
+	// node, so checking a candidate does not load its node first, a cache
+	// miss each.
+	sh    [][]uint16
 	free  []int32
 	exact map[uint64]int32  // text hash -> slot
 	strs  map[string]string // interned targets and platforms
@@ -246,12 +248,11 @@ type rnDetector struct {
 }
 
 type rnNode struct {
-	hash     uint64
-	orig     string   // first poster's original text, for evidence and restore
-	shingles []uint16 // sorted set, folded to 16 bits (text.Compact16)
-	members  []rnMember
+	hash    uint64
+	orig    string // first poster's original text, for evidence and restore
+	members []rnMember
 	// ext holds what few nodes have (near-copy edges, a cluster id): kept
-	// apart, the node is 80 bytes instead of 128.
+	// apart, the node is 56 bytes instead of 128.
 	ext *rnNodeExt
 }
 
@@ -503,8 +504,7 @@ func (d *rnDetector) flush() {
 			continue
 		}
 		n := &rnNode{hash: p.hash, orig: p.orig, members: []rnMember{p.m}}
-		n.shingles = append([]uint16(nil), p.shingles...)
-		d.index(n, p.keys)
+		d.index(n, append([]uint16(nil), p.shingles...), p.keys)
 	}
 	clear(pend)
 	d.pend = pend[:0]
@@ -606,15 +606,14 @@ func (d *rnDetector) popExpired(cutoff int64) int32 {
 func (d *rnDetector) insert(n *rnNode, folded string) {
 	d.set = text.AppendShingleHashes(d.set, folded)
 	d.set16 = text.Compact16(d.set, d.set16)
-	n.shingles = append([]uint16(nil), d.set16...)
 	d.sig = d.mh.Signature(d.set, d.sig)
 	d.keys = d.lsh.BandKeys(d.sig, d.keys)
-	d.index(n, d.keys)
+	d.index(n, append([]uint16(nil), d.set16...), d.keys)
 }
 
-// index adds a node whose shingles are set, under its band keys.
-func (d *rnDetector) index(n *rnNode, keys []uint32) {
-	slot := d.alloc(n)
+// index adds a node with its shingle set under its band keys.
+func (d *rnDetector) index(n *rnNode, sh []uint16, keys []uint32) {
+	slot := d.alloc(n, sh)
 	d.link(slot, keys)
 	d.lsh.Add(slot, keys)
 	d.exact[n.hash] = slot
@@ -623,18 +622,18 @@ func (d *rnDetector) index(n *rnNode, keys []uint32) {
 	}
 }
 
-func (d *rnDetector) alloc(n *rnNode) int32 {
+func (d *rnDetector) alloc(n *rnNode, sh []uint16) int32 {
 	var slot int32
 	if k := len(d.free); k > 0 {
 		slot = d.free[k-1]
 		d.free = d.free[:k-1]
 		d.nodes[slot] = n
-		d.slen[slot] = uint32(len(n.shingles))
+		d.sh[slot] = sh
 		d.uf.MakeSet(slot) // its old component was rebuilt without it
 	} else {
 		slot = int32(len(d.nodes))
 		d.nodes = append(d.nodes, n)
-		d.slen = append(d.slen, uint32(len(n.shingles)))
+		d.sh = append(d.sh, sh)
 		d.uf.Grow(len(d.nodes))
 		d.ring = append(d.ring, 0)
 		d.weight = append(d.weight, 0)
@@ -659,11 +658,11 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 	confirmed, marked := 0, false
 	defer func() {
 		if marked {
-			d.marks.Unmark(n.shingles)
+			d.marks.Unmark(d.sh[slot])
 		}
 	}()
 	for _, c := range d.cand {
-		lb := int(d.slen[c])
+		lb := len(d.sh[c])
 		if c == slot || lb == 0 {
 			continue
 		}
@@ -675,15 +674,15 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		}
 		// |A∩B|/|A∪B| <= min/max: sets of very different sizes cannot
 		// reach the threshold, and the check costs nothing.
-		la := len(n.shingles)
+		la := len(d.sh[slot])
 		if float64(min(la, lb)) < d.spec.JaccardMin*float64(max(la, lb)) {
 			continue
 		}
 		if !marked {
-			d.marks.Mark(n.shingles)
+			d.marks.Mark(d.sh[slot])
 			marked = true
 		}
-		inter, ok := d.marks.CommonAtLeast(d.nodes[c].shingles, rnNeed(la, lb, d.spec.JaccardMin))
+		inter, ok := d.marks.CommonAtLeast(d.sh[c], rnNeed(la, lb, d.spec.JaccardMin))
 		if !ok {
 			continue
 		}
@@ -853,7 +852,7 @@ func (d *rnDetector) evict(cutoff int64) {
 				delete(d.exact, n.hash)
 				delete(d.cids, s)
 				d.nodes[s] = nil
-				d.slen[s] = 0
+				d.sh[s] = nil
 				d.free = append(d.free, s)
 				continue
 			}
@@ -1024,7 +1023,7 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	for _, s := range slots {
 		j := 1.0
 		if s != rep {
-			j = text.Jaccard(d.nodes[s].shingles, d.nodes[rep].shingles)
+			j = text.Jaccard(d.sh[s], d.sh[rep])
 		}
 		simSum += j * float64(len(d.nodes[s].members))
 	}
