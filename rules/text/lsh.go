@@ -109,7 +109,7 @@ func (l *LSH) Add(id int32, keys []uint32) {
 	if n := int(id) + 1; n > len(l.items) {
 		l.extend(n)
 	}
-	if (l.n+1)*l.bands > len(l.heads) {
+	if (l.n+1)*l.bands > 2*len(l.heads) {
 		l.grow()
 	}
 	mask := uint32(len(l.heads) - 1)
@@ -152,9 +152,10 @@ func (l *LSH) push(e int32, k uint32, mask uint32) {
 	*h = e
 }
 
-// grow doubles the table (keeping a load of at most one entry per slot, so
-// a walk rarely passes entries of another key) and relinks every entry,
-// oldest first so that each chain stays newest first.
+// grow doubles the table (keeping a load of at most two entries per slot:
+// a walk passes a few entries of other keys, while a load of one made the
+// table a tenth of the detector's memory for no measurable speed) and
+// relinks every entry, oldest first so that each chain stays newest first.
 func (l *LSH) grow() {
 	old := l.heads
 	l.heads = make([]int32, 2*len(old))
