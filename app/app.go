@@ -219,6 +219,11 @@ func (a *App) apply(ctx context.Context, b *Bundle) error {
 	if err != nil {
 		return fmt.Errorf("build rules engine: %w", err)
 	}
+	// No detection may run between restoring the new engine's state and
+	// swapping it in: the old engine would save state (and advance its read
+	// position) that the new one never sees, and replies would be counted twice.
+	a.detectMu.Lock()
+	defer a.detectMu.Unlock()
 	if err := engine.Restore(ctx); err != nil {
 		return fmt.Errorf("restore detector state: %w", err)
 	}
