@@ -962,3 +962,39 @@ func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
 		t.Error("states differ")
 	}
 }
+
+// Members keep the platform's reply id, not the key, and rebuild the key as
+// platform:id; a saved key of any other form must come back unchanged.
+func TestRepeatedNarrativeStateKeepsOddKeys(t *testing.T) {
+	d := ntRN(t, nil)
+	ntObserve(d, ntCampaign("en", ntEN, []string{"mp-a"}, time.Hour)...)
+	now := ntStart.Add(30 * time.Hour)
+	if len(d.Evaluate(now)) != 1 {
+		t.Fatal("campaign did not fire")
+	}
+	st, err := d.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s rnState
+	if err := json.Unmarshal(st, &s); err != nil {
+		t.Fatal(err)
+	}
+	odd := "legacy-key-without-platform"
+	s.Nodes[0].Members[0].Key = odd
+	st, _ = json.Marshal(s)
+	d2 := ntRN(t, nil)
+	if err := d2.UnmarshalState(st); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := d2.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(st2) != string(st) {
+		t.Errorf("state changed across a round trip\n got %s\nwant %s", st2, st)
+	}
+	if !strings.Contains(string(st2), `"k":"`+odd+`"`) {
+		t.Errorf("odd key lost: %s", st2)
+	}
+}
