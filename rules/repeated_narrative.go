@@ -69,8 +69,10 @@ type RepeatedNarrativeSpec struct {
 }
 
 // MinHashConfig is the banding of the near-duplicate index. A pair with
-// Jaccard J becomes a candidate with probability 1-(1-J^rows)^bands; see
-// package rules/text for the curve.
+// Jaccard J shares a band with probability 1-(1-J^rows)^bands (see package
+// rules/text for the curve) and is then a candidate; when the bands are
+// many enough that nine in ten pairs at jaccard_min share two, a candidate
+// must share two (see rnMinHits).
 type MinHashConfig struct {
 	// Bands of the signature (default 20).
 	Bands int `yaml:"bands" json:"bands"`
@@ -159,17 +161,18 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 	lsh := text.NewLSH(s.MinHash.Bands, s.MinHash.Rows)
 	lsh.SetMaxChain(rnMaxChain)
 	return &rnDetector{
-		spec:  *s,
-		env:   env,
-		lsh:   lsh,
-		mh:    text.NewMinHasher(lsh.SigLen(), rnSeed),
-		exact: make(map[uint64]int32),
-		strs:  make(map[string]uint32),
-		uf:    text.NewUnionFind(0),
-		cache: make(map[string]rnCached),
-		big:   make(map[int32]bool),
-		cids:  make(map[int32]bool),
-		marks: new(text.Marks),
+		spec:    *s,
+		env:     env,
+		minHits: rnMinHits(s.MinHash.Bands, s.MinHash.Rows, s.JaccardMin),
+		lsh:     lsh,
+		mh:      text.NewMinHasher(lsh.SigLen(), rnSeed),
+		exact:   make(map[uint64]int32),
+		strs:    make(map[string]uint32),
+		uf:      text.NewUnionFind(0),
+		cache:   make(map[string]rnCached),
+		big:     make(map[int32]bool),
+		cids:    make(map[int32]bool),
+		marks:   new(text.Marks),
 	}, nil
 }
 
@@ -190,6 +193,27 @@ const rnMaxChain = 32
 // are tried first, and a true near-copy shares many.
 const rnMaxConfirm = 16
 
+// rnMinHits is how many bands a candidate must share with a new text to be
+// checked: two where the banding leaves at least rnMinHitsRecall of the
+// pairs at jaccard_min sharing two bands, else one. Most candidates share
+// one band by chance (a frequent shingle winning a band's rows, Jaccard
+// 0.1-0.2), and checking them was a fifth of the detector's time; a
+// second band costs little recall where the bands are many (30 bands of
+// 4 rows at 0.6: 0.915 instead of 0.984 for a single pair, and a campaign's
+// copies are joined by many pairs), while with few bands it would lose
+// most near-copies.
+func rnMinHits(bands, rows int, jmin float64) int {
+	p := math.Pow(jmin, float64(rows))
+	b := float64(bands)
+	atLeast2 := 1 - math.Pow(1-p, b) - b*p*math.Pow(1-p, b-1)
+	if atLeast2 >= rnMinHitsRecall {
+		return 2
+	}
+	return 1
+}
+
+const rnMinHitsRecall = 0.9
+
 // rnSeed fixes the MinHash family; state holds texts, not signatures, so it
 // could change without breaking saved state.
 const rnSeed = 0x6d7077617463682d // "mpwatch-"
@@ -205,11 +229,13 @@ const rnSeed = 0x6d7077617463682d // "mpwatch-"
 // near-copies again, so a cluster held together by an old reply stays
 // together if its newer members are near-copies of each other.
 type rnDetector struct {
-	spec  RepeatedNarrativeSpec
-	env   Env
-	lsh   *text.LSH
-	mh    *text.MinHasher
-	nodes []*rnNode // by slot; nil = free
+	spec RepeatedNarrativeSpec
+	env  Env
+	// minHits is rnMinHits of the spec.
+	minHits int
+	lsh     *text.LSH
+	mh      *text.MinHasher
+	nodes   []*rnNode // by slot; nil = free
 	// sh is each slot's shingle set, sorted, folded to 16 bits
 	// (text.Compact16); empty = free. Kept by slot rather than in the
 	// node, so checking a candidate does not load its node first, a cache
@@ -695,6 +721,9 @@ func (d *rnDetector) alloc(n *rnNode, sh []uint16) int32 {
 func (d *rnDetector) link(slot int32, keys []uint32) {
 	n := d.nodes[slot]
 	d.cand = d.lsh.Candidates(keys, d.cand)
+	if d.minHits > 1 {
+		d.cand = slices.DeleteFunc(d.cand, func(c int32) bool { return d.lsh.Hits(c) < d.minHits })
+	}
 	if len(d.cand) > rnMaxConfirm {
 		// Likeliest near-copies first: those sharing the most bands.
 		d.cand = d.byHits(d.cand)

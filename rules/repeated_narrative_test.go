@@ -998,3 +998,22 @@ func TestRepeatedNarrativeStateKeepsOddKeys(t *testing.T) {
 		t.Errorf("odd key lost: %s", st2)
 	}
 }
+
+func TestRNMinHits(t *testing.T) {
+	for _, tc := range []struct {
+		bands, rows int
+		jmin        float64
+		want        int
+	}{
+		{30, 4, 0.6, 2}, // the shipped banding: 0.915 of pairs at 0.6 share two bands
+		{20, 5, 0.6, 1}, // the default: 0.47 would
+		{1, 1, 0.6, 1},  // two bands cannot be shared
+		{2, 1, 0.9, 1},  // 0.81
+		{64, 1, 0.5, 2},
+		{30, 4, 0.5, 1},
+	} {
+		if got := rnMinHits(tc.bands, tc.rows, tc.jmin); got != tc.want {
+			t.Errorf("rnMinHits(%d, %d, %g) = %d, want %d", tc.bands, tc.rows, tc.jmin, got, tc.want)
+		}
+	}
+}
