@@ -14,17 +14,27 @@ import "math"
 // A chain may mix keys that share a table slot; walks compare the key. The
 // table, not a Go map, holds the heads: a map cost about 20 bytes and a
 // hash per bucket, and most buckets hold one entry. An entry keeps its key
-// and links side by side, and an item its query marks, so a walk touches
-// one cache line per entry and one per item.
+// and links side by side, and a query counts its candidates' shared bands
+// in a small table of its own, so a walk touches one cache line per entry.
 type LSH struct {
 	bands, rows int
 	heads       []int32    // table slot -> first entry (id*bands+band), -1 = none
 	ents        []lshEntry // per entry
 	items       []lshItem  // per id
-	epoch       uint32
 	n           int
 	maxChain    int
 	cur, walked []int32 // Candidates' scratch: per band, next entry and count
+	// hit is the last query's candidates and their shared bands, an open
+	// addressed table by id (slots in used). Marking candidates in the
+	// per-id items, as before, cost a cache miss per entry walked: the
+	// table is as small as one query's candidates and stays in cache.
+	hit  []lshHit
+	used []int32
+}
+
+type lshHit struct {
+	id   int32 // -1 = empty
+	hits int32
 }
 
 type lshEntry struct {
@@ -33,8 +43,6 @@ type lshEntry struct {
 }
 
 type lshItem struct {
-	seen uint32 // query epoch that last returned it
-	hits uint8  // bands it shared in that query
 	live bool
 }
 
@@ -200,8 +208,69 @@ func (l *LSH) Remove(id int32) {
 }
 
 // Hits is how many bands id shared with the keys of the last Candidates
-// call that returned it: more shared bands means a likelier near-copy.
-func (l *LSH) Hits(id int32) int { return int(l.items[id].hits) }
+// call (0 when that call did not return it): more shared bands means a
+// likelier near-copy.
+func (l *LSH) Hits(id int32) int {
+	if len(l.hit) == 0 {
+		return 0
+	}
+	mask := uint32(len(l.hit) - 1)
+	for i := lshHitSlot(id, mask); ; i = (i + 1) & mask {
+		h := l.hit[i]
+		if h.id == id {
+			return int(h.hits)
+		}
+		if h.id < 0 {
+			return 0
+		}
+	}
+}
+
+func lshHitSlot(id int32, mask uint32) uint32 {
+	return (uint32(id) * 0x9E3779B1 >> 7) & mask
+}
+
+// mark counts a band shared by id in the hit table and reports whether id
+// is new to this query.
+func (l *LSH) mark(id int32) bool {
+	if 2*(len(l.used)+1) > len(l.hit) {
+		l.growHits()
+	}
+	mask := uint32(len(l.hit) - 1)
+	for i := lshHitSlot(id, mask); ; i = (i + 1) & mask {
+		h := &l.hit[i]
+		if h.id == id {
+			h.hits++
+			return false
+		}
+		if h.id < 0 {
+			*h = lshHit{id: id, hits: 1}
+			l.used = append(l.used, int32(i))
+			return true
+		}
+	}
+}
+
+// growHits doubles the hit table, keeping its contents.
+func (l *LSH) growHits() {
+	old := l.hit
+	l.hit = make([]lshHit, max(2*len(old), 256))
+	for i := range l.hit {
+		l.hit[i].id = -1
+	}
+	mask := uint32(len(l.hit) - 1)
+	used := l.used[:0]
+	for _, u := range l.used {
+		h := old[u]
+		i := lshHitSlot(h.id, mask)
+		for l.hit[i].id >= 0 {
+			i = (i + 1) & mask
+		}
+		l.hit[i] = h
+		used = append(used, int32(i))
+	}
+	l.used = used
+}
 
 // Keys appends to dst[:0] the band keys id was added with (none when
 // absent).
@@ -225,13 +294,10 @@ func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
 // entries of twenty chains can be fetched together.
 func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 	dst = dst[:0]
-	l.epoch++
-	if l.epoch == 0 { // wrapped: forget old marks
-		for i := range l.items {
-			l.items[i].seen = 0
-		}
-		l.epoch = 1
+	for _, u := range l.used {
+		l.hit[u].id = -1
 	}
+	l.used = l.used[:0]
 	mask := uint32(len(l.heads) - 1)
 	bands := int32(l.bands)
 	cur, walked := l.cur[:0], l.walked[:0]
@@ -259,17 +325,9 @@ func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 				}
 				walked[b]++
 			}
-			id := e / bands
-			it := &l.items[id]
-			if it.seen == l.epoch {
-				if it.hits < 255 {
-					it.hits++
-				}
-				continue
+			if id := e / bands; l.mark(id) {
+				dst = append(dst, id)
 			}
-			it.seen = l.epoch
-			it.hits = 1
-			dst = append(dst, id)
 		}
 	}
 	return dst
