@@ -115,3 +115,47 @@ func BenchmarkShingleMinHash(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "replies/s")
 }
+
+// BenchmarkLSHCandidates queries a window-sized index (200,000 items of 30
+// bands) whose band keys are skewed like shingle MinHash bands: a few values
+// are shared by many items (crowded buckets), most by none. The index is far
+// larger than the caches, so this measures the walk's memory misses.
+func BenchmarkLSHCandidates(b *testing.B) {
+	const items, bands = 200_000, 30
+	l := NewLSH(bands, 4)
+	l.SetMaxChain(32)
+	rng := uint64(1)
+	next := func() uint64 {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return rng
+	}
+	keysOf := func(dst []uint32) []uint32 {
+		dst = dst[:0]
+		for band := range bands {
+			v := next()
+			if v%4 == 0 { // a common value: one of 2,000 per band
+				v = v >> 8 % 2000
+			}
+			h := mix64(uint64(band+1)*0xD6E8FEB86659FD93 ^ v)
+			dst = append(dst, uint32(h^h>>32))
+		}
+		return dst
+	}
+	var keys []uint32
+	for id := range int32(items) {
+		keys = keysOf(keys)
+		l.Add(id, keys)
+	}
+	queries := make([][]uint32, 1024)
+	for i := range queries {
+		queries[i] = keysOf(nil)
+	}
+	var cand []int32
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		cand = l.Candidates(queries[i%len(queries)], cand)
+	}
+	b.ReportMetric(float64(len(cand)), "candidates")
+}

@@ -24,6 +24,7 @@ type LSH struct {
 	n           int
 	maxChain    int
 	cur, walked []int32 // Candidates' scratch: per band, next entry and count
+	found       []int32 // Candidates' scratch: matching entries in walk order
 	// hit is the last query's candidates and their shared bands, an open
 	// addressed table by id (slots in used). Marking candidates in the
 	// per-id items, as before, cost a cache miss per entry walked: the
@@ -291,7 +292,10 @@ func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
 // The bands' chains are walked side by side, one entry of each in turn:
 // an entry's successor is known only once the entry is read, so a single
 // chain is a series of cache misses one after another, while the next
-// entries of twenty chains can be fetched together.
+// entries of twenty chains can be fetched together. The walk only records
+// the matching entries, and they are counted after it: the fewer
+// instructions between two loads, the more loads the processor keeps in
+// flight (a tenth faster in BenchmarkLSHCandidates).
 func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 	dst = dst[:0]
 	for _, u := range l.used {
@@ -306,6 +310,7 @@ func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 		walked = append(walked, 0)
 	}
 	l.cur, l.walked = cur, walked
+	found := l.found[:0]
 	for busy := true; busy; {
 		busy = false
 		for b, e := range cur {
@@ -325,9 +330,13 @@ func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
 				}
 				walked[b]++
 			}
-			if id := e / bands; l.mark(id) {
-				dst = append(dst, id)
-			}
+			found = append(found, e)
+		}
+	}
+	l.found = found
+	for _, e := range found {
+		if id := e / bands; l.mark(id) {
+			dst = append(dst, id)
 		}
 	}
 	return dst
