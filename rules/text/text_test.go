@@ -522,3 +522,88 @@ func TestT2SLoads(t *testing.T) {
 	}
 	_ = strings.TrimSpace
 }
+
+// Candidates walks the bands' chains side by side; its result must be what
+// walking them one position at a time gives: matches ordered by their
+// position in their chain, then by band, each chain cut after maxChain
+// matches, each id once with the count of bands it matched.
+func TestLSHCandidatesOrder(t *testing.T) {
+	const bands, items = 6, 3000
+	rng := uint64(7)
+	next := func() uint64 {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return rng
+	}
+	keyOf := func(b int) uint32 {
+		v := next()
+		if v%3 == 0 {
+			v = v >> 8 % 20 // crowded buckets
+		}
+		return uint32(mix64(uint64(b+1)<<32 ^ v))
+	}
+	l := NewLSH(bands, 1)
+	ks := make([]uint32, bands)
+	for id := range int32(items) {
+		for b := range ks {
+			ks[b] = keyOf(b)
+		}
+		l.Add(id, ks)
+		if id%5 == 0 && id > 10 {
+			l.Remove(id - 7)
+		}
+	}
+	for _, maxChain := range []int{0, 1, 5, 32} {
+		l.SetMaxChain(maxChain)
+		for q := range 200 {
+			qk := make([]uint32, bands)
+			for b := range qk {
+				qk[b] = keyOf(b)
+			}
+			if own := l.Keys(int32(q*7+1), nil); q%4 == 0 && len(own) == bands {
+				qk = own // an indexed item's own keys
+			}
+			type match struct{ pos, e int }
+			var ms []match
+			for _, k := range qk {
+				walked := 0
+				pos := 0
+				for e := l.heads[k&uint32(len(l.heads)-1)]; e >= 0; e = l.ents[e].next {
+					if l.ents[e].key == k {
+						if maxChain > 0 && walked == maxChain {
+							break
+						}
+						walked++
+						ms = append(ms, match{pos, int(e)})
+					}
+					pos++
+				}
+			}
+			slices.SortStableFunc(ms, func(a, b match) int {
+				if a.pos != b.pos {
+					return a.pos - b.pos
+				}
+				return a.e%bands - b.e%bands
+			})
+			var want []int32
+			hits := map[int32]int{}
+			for _, m := range ms {
+				id := int32(m.e / bands)
+				if hits[id] == 0 {
+					want = append(want, id)
+				}
+				hits[id]++
+			}
+			got := l.Candidates(qk, nil)
+			if !slices.Equal(got, want) {
+				t.Fatalf("maxChain %d query %d: candidates\n%v\nwant\n%v", maxChain, q, got, want)
+			}
+			for id, h := range hits {
+				if l.Hits(id) != h {
+					t.Fatalf("maxChain %d query %d: hits of %d = %d, want %d", maxChain, q, id, l.Hits(id), h)
+				}
+			}
+		}
+	}
+}
