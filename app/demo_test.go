@@ -19,7 +19,10 @@ func TestDemoFindsTheCampaignAndNotThePopularPost(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	res, err := RunDemo(context.Background(), DemoOptions{
-		Speed: 20000, Tick: 20 * time.Millisecond, DB: filepath.Join(t.TempDir(), "demo.db"),
+		// 24 simulated hours in about 9 s: a crawl cycle then spans a few
+		// simulated minutes, or an hour or two on a heavily loaded machine,
+		// which the latency bound below allows for.
+		Speed: 10000, Tick: 20 * time.Millisecond, DB: filepath.Join(t.TempDir(), "demo.db"),
 	}, IO{Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
