@@ -53,22 +53,30 @@ func (c *configState) set(f func(*StatusSnapshot)) {
 // reloads the configuration when a file changes or on SIGHUP. It returns when
 // ctx is cancelled, after a bounded shutdown in the reverse order of start.
 func Run(ctx context.Context, path string, out IO, hup <-chan os.Signal) error {
-	b, err := Load(path)
-	if err != nil {
-		return fmt.Errorf("load %s:\n%w", path, err)
-	}
-	logger := newLogger(out.Stderr, b.Config.Log.Level, b.Config.Log.Format)
-	a, err := New(ctx, b, Options{IO: out, Logger: logger})
+	a, err := open(ctx, path, Options{IO: out})
 	if err != nil {
 		return err
 	}
 	return a.Serve(ctx, path, hup)
 }
 
+// open loads a configuration and builds an App from it, logging as the
+// configuration says unless opts brings a logger.
+func open(ctx context.Context, path string, opts Options) (*App, error) {
+	b, err := Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s:\n%w", path, err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = newLogger(opts.IO.Stderr, b.Config.Log.Level, b.Config.Log.Format)
+	}
+	return New(ctx, b, opts)
+}
+
 // Serve runs the daemon loop on an App (Run without the loading, for tests).
 func (a *App) Serve(ctx context.Context, path string, hup <-chan os.Signal) error {
 	defer a.Close()
-	b, _, _, disp := a.current()
+	b, _, _, _ := a.current()
 	state := a.cfgState
 	state.set(func(s *StatusSnapshot) { s.LoadedAt = a.now(); s.Files = b.Files() })
 
@@ -99,7 +107,6 @@ func (a *App) Serve(ctx context.Context, path string, hup <-chan os.Signal) erro
 			cancel()
 		}
 	}()
-	_ = disp
 	bg.Add(1)
 	go func() { defer bg.Done(); a.watchOutbox(runCtx, 15*time.Second) }()
 	// 3. Scheduler: crawls, then detection after each batch.
@@ -220,12 +227,7 @@ func (a *App) reportOps(ctx context.Context, rule, scope, reason, detail string,
 // detect, deliver), progress on stderr and a summary at the end. It fails
 // (exit 1) when any source failed.
 func Once(ctx context.Context, path string, out IO) error {
-	b, err := Load(path)
-	if err != nil {
-		return fmt.Errorf("load %s:\n%w", path, err)
-	}
-	logger := newLogger(out.Stderr, b.Config.Log.Level, b.Config.Log.Format)
-	a, err := New(ctx, b, Options{IO: out, Logger: logger})
+	a, err := open(ctx, path, Options{IO: out})
 	if err != nil {
 		return err
 	}
