@@ -40,3 +40,15 @@ func TestReadmeRuleExamplesLoad(t *testing.T) {
 		t.Fatal("no rule example found in README.md")
 	}
 }
+
+// TestShippedConfigValidates: `monitor validate` passes on the example
+// config.yaml with its watchlists, rule files and notify section.
+func TestShippedConfigValidates(t *testing.T) {
+	var out, errOut strings.Builder
+	if err := Validate("../config.yaml", IO{Stdout: &out, Stderr: &errOut}); err != nil {
+		t.Fatalf("shipped config does not validate:\n%s", errOut.String())
+	}
+	if !strings.Contains(out.String(), "config.yaml: ok") || strings.Contains(out.String(), "built-in default rules") {
+		t.Fatalf("unexpected summary (rule files not found?):\n%s", out.String())
+	}
+}
