@@ -173,6 +173,8 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 		big:     make(map[int32]bool),
 		cids:    make(map[int32]bool),
 		marks:   new(text.Marks),
+
+		batchDup: make(map[uint64]int32),
 	}, nil
 }
 
@@ -260,18 +262,27 @@ type rnDetector struct {
 	cache  map[string]rnCached // last finding per cluster id
 
 	// scratch
-	set   []uint32
-	set16 []uint16
-	sig   []uint32
-	keys  []uint32
-	cand  []int32
-	cand2 []int32
+	set       []uint32
+	set16     []uint16
+	sig       []uint32
+	keys      []uint32
+	cand      []int32
+	linkCands []rnCand
 	// replies observed and not yet indexed (see flush)
 	pend     []rnPending
 	pendKeys []uint32
 	work     []*rnWork
 	rkeys    []uint32
 	marks    *text.Marks // the shingles of the node being linked
+	// seq orders nodes by when they were indexed (newest candidates
+	// first); nextSeq is the next one's.
+	seq     []uint32
+	nextSeq uint32
+	// flush's batch tables
+	slots    []int32
+	batchDup map[uint64]int32
+	btab     []rnBatchSlot
+	bnext    []int32
 }
 
 type rnNode struct {
@@ -489,11 +500,11 @@ func (d *rnDetector) Observe(it *Item) {
 const rnBatch = 256
 
 // rnPending is an observed reply whose text work (hash, shingles, MinHash,
-// band keys) is not done yet. That work depends on the text alone, so flush
-// does it for a whole batch on several goroutines, and only the index
-// updates, which depend on every earlier reply, run one after another, in
-// the order observed: the result is the same as handling each reply as it
-// came.
+// band keys, the LSH walk, the exact Jaccard of its likeliest candidates) is
+// not done yet. That work reads the window but does not change it, so flush
+// does it for a whole batch on several goroutines, and only the updates
+// (nodes, edges, components, the index) run one after another, in the
+// order observed: the result is the same as handling each reply as it came.
 type rnPending struct {
 	norm     text.Normalized
 	orig     string
@@ -501,18 +512,57 @@ type rnPending struct {
 	hash     uint64
 	shingles []uint16 // in a worker's arena until the node is inserted
 	keys     []uint32
+	found    []int32 // index entries matching keys (LSH.Matches), in a worker's arena
+	// dup is what the text is an exact copy of: rnNew (nothing), an index
+	// slot (>= 0), or the batch's pend[-2-dup].
+	dup   int32
+	cands []rnCand // ordered candidates, in a worker's arena
 }
+
+const rnNew = -1
+
+// rnCand is a candidate near-copy of a new text: a node of the index
+// (ref >= 0, a slot) or a text of the same batch (pend[-1-ref]), with the
+// bands it shares, its age and, once computed, the exact Jaccard.
+type rnCand struct {
+	ref  int32
+	hits int32
+	seq  uint32
+	j    float32 // rnJUnknown, rnJBelow, or the exact Jaccard (>= jaccard_min)
+}
+
+const (
+	rnJUnknown = -2
+	rnJBelow   = -1
+)
+
+// rnPrecompute is how many of a new text's candidates flush verifies on
+// the workers: the confirmation step takes at most rnMaxConfirm outside the
+// new text's component, and a few more are computed for the candidates it
+// will skip as already joined; the rest, rarely reached, are verified on
+// the serial path.
+const rnPrecompute = rnMaxConfirm + 8
 
 // rnWork is one flush worker's scratch.
 type rnWork struct {
-	set   []uint32
-	sig   []uint32
-	set16 []uint16
-	arena []uint16
+	set    []uint32
+	sig    []uint32
+	set16  []uint16
+	arena  []uint16
+	found  []int32
+	cands  []rnCand
+	walker text.LSHWalker
+	hits   rnHits
+	marks  text.Marks
 }
 
 // flush indexes the pending replies. Every method that reads the window
 // (Evaluate, MarshalState) flushes first.
+//
+// Candidates are ordered by shared bands, most first, then newest first:
+// a near-copy shares many bands, and a campaign's newest copies are the
+// ones its next copy most resembles. Up to rnMaxChain entries per band
+// are taken, newest first, the batch's own earlier texts before the index.
 func (d *rnDetector) flush() {
 	pend := d.pend
 	if len(pend) == 0 {
@@ -526,58 +576,288 @@ func (d *rnDetector) flush() {
 	for len(d.work) < workers {
 		d.work = append(d.work, &rnWork{})
 	}
-	prep := func(w *rnWork, lo, hi int) {
-		w.arena = w.arena[:0]
-		// Shingle sets go into the arena first and are sliced once it has
-		// stopped growing.
-		offs := make([]int, 0, hi-lo+1)
+	// 1. Text work and the walk of the index as it was before the batch.
+	d.spread(len(pend), workers, func(w *rnWork, lo, hi int) {
+		w.arena, w.found = w.arena[:0], w.found[:0]
+		// Shingle sets and matches go into arenas first and are sliced
+		// once the arenas have stopped growing.
+		offs := make([]int, 0, 2*(hi-lo+1))
 		for i := lo; i < hi; i++ {
 			p := &pend[i]
 			p.hash = xxhash.Sum64String(p.norm.Text)
 			w.set = text.AppendShingleHashes(w.set, p.norm.Folded)
 			w.set16 = text.Compact16(w.set, w.set16)
-			offs = append(offs, len(w.arena))
+			offs = append(offs, len(w.arena), len(w.found))
 			w.arena = append(w.arena, w.set16...)
 			w.sig = d.mh.Signature(w.set, w.sig)
 			p.keys = d.lsh.BandKeys(w.sig, d.pendKeys[i*bands:i*bands:(i+1)*bands])
-		}
-		offs = append(offs, len(w.arena))
-		for i := lo; i < hi; i++ {
-			pend[i].shingles = w.arena[offs[i-lo]:offs[i-lo+1]:offs[i-lo+1]]
-		}
-	}
-	if workers == 1 {
-		prep(d.work[0], 0, len(pend))
-	} else {
-		var wg sync.WaitGroup
-		per := (len(pend) + workers - 1) / workers
-		for k := 0; k < workers; k++ {
-			lo, hi := k*per, min((k+1)*per, len(pend))
-			if lo >= hi {
-				break
+			if _, dup := d.exact[p.hash]; !dup {
+				w.found = d.lsh.Matches(&w.walker, p.keys, w.found)
 			}
-			wg.Add(1)
-			go func(w *rnWork) {
-				defer wg.Done()
-				prep(w, lo, hi)
-			}(d.work[k])
 		}
-		wg.Wait()
-	}
+		offs = append(offs, len(w.arena), len(w.found))
+		for i := lo; i < hi; i++ {
+			k := 2 * (i - lo)
+			pend[i].shingles = w.arena[offs[k]:offs[k+2]:offs[k+2]]
+			pend[i].found = w.found[offs[k+1]:offs[k+3]:offs[k+3]]
+		}
+	})
+	// 2. Exact copies, and the batch's own band keys: next[i*bands+b] is
+	// the latest earlier new text of the batch with the same key in band b.
+	next := d.batchBands(pend, bands)
+	// 3. Candidates of each new text, ordered, the likeliest verified.
+	base := d.nextSeq
+	d.spread(len(pend), workers, func(w *rnWork, lo, hi int) {
+		w.cands = w.cands[:0]
+		offs := make([]int, 0, hi-lo+1)
+		for i := lo; i < hi; i++ {
+			offs = append(offs, len(w.cands))
+			if pend[i].dup == rnNew {
+				w.cands = d.candidates(w, pend, i, next, base, w.cands)
+			}
+		}
+		offs = append(offs, len(w.cands))
+		for i := lo; i < hi; i++ {
+			pend[i].cands = w.cands[offs[i-lo]:offs[i-lo+1]:offs[i-lo+1]]
+		}
+	})
+	// 4. The updates, in order.
+	slots := d.slots[:0]
 	for i := range pend {
 		p := &pend[i]
-		if slot, ok := d.exact[p.hash]; ok {
+		slot := p.dup
+		if slot <= -2 {
+			slot = slots[-2-slot]
+		}
+		if slot >= 0 {
 			n := d.nodes[slot]
 			n.members = append(n.members, p.m)
 			d.expire(p.m.at, slot)
 			d.weigh(d.uf.Find(slot), 1)
+			slots = append(slots, slot)
 			continue
 		}
 		n := &rnNode{hash: p.hash, orig: p.orig, members: []rnMember{p.m}}
-		d.index(n, append([]uint16(nil), p.shingles...), p.keys)
+		slot = d.alloc(n, append([]uint16(nil), p.shingles...))
+		d.seq[slot] = base + uint32(i)
+		slots = append(slots, slot)
+		d.confirm(slot, p.cands, slots)
+		d.lsh.Add(slot, p.keys)
+		d.exact[n.hash] = slot
+		d.expire(p.m.at, slot)
 	}
+	d.nextSeq = base + uint32(len(pend))
+	d.slots = slots[:0]
 	clear(pend)
 	d.pend = pend[:0]
+}
+
+// spread runs fn over [0,n) cut in contiguous parts, one per worker.
+func (d *rnDetector) spread(n, workers int, fn func(w *rnWork, lo, hi int)) {
+	if workers <= 1 {
+		fn(d.work[0], 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for k := 0; k < workers; k++ {
+		lo, hi := k*per, min((k+1)*per, n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func(w *rnWork) {
+			defer wg.Done()
+			fn(w, lo, hi)
+		}(d.work[k])
+	}
+	wg.Wait()
+}
+
+// batchBands finds the exact copies in a batch (of an indexed text or of
+// an earlier text of the batch) and links each new text's band keys to
+// the latest earlier new text of the batch sharing them, in an
+// open-addressed table by band and key: next[i*bands+b] is that text, or -1.
+func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
+	clear(d.batchDup)
+	size := 1
+	for size < 2*len(pend)*bands {
+		size *= 2
+	}
+	if len(d.btab) != size {
+		d.btab = make([]rnBatchSlot, size)
+	}
+	for i := range d.btab {
+		d.btab[i].last = -1
+	}
+	mask := uint64(size - 1)
+	next := slices.Grow(d.bnext[:0], len(pend)*bands)[:len(pend)*bands]
+	for i := range pend {
+		p := &pend[i]
+		if slot, ok := d.exact[p.hash]; ok {
+			p.dup = slot
+			continue
+		}
+		if j, ok := d.batchDup[p.hash]; ok {
+			p.dup = -2 - j
+			continue
+		}
+		d.batchDup[p.hash] = int32(i)
+		p.dup = rnNew
+		for b, k := range p.keys {
+			bk := uint64(b)<<32 | uint64(k)
+			h := rnMix(bk) & mask
+			for d.btab[h].last >= 0 && d.btab[h].key != bk {
+				h = (h + 1) & mask
+			}
+			next[i*bands+b] = d.btab[h].last
+			d.btab[h] = rnBatchSlot{key: bk, last: int32(i)}
+		}
+	}
+	d.bnext = next
+	return next
+}
+
+type rnBatchSlot struct {
+	key  uint64
+	last int32
+}
+
+// candidates appends pend[i]'s ordered candidates to dst, with the exact
+// Jaccard of the first rnPrecompute that pass the size check.
+func (d *rnDetector) candidates(w *rnWork, pend []rnPending, i int, next []int32, base uint32, dst []rnCand) []rnCand {
+	p := &pend[i]
+	bands := int32(len(p.keys))
+	w.hits.reset()
+	var taken [64]uint8 // bands <= 64 (Validate)
+	for b := range p.keys {
+		for j := next[i*int(bands)+b]; j >= 0 && int(taken[b]) < rnMaxChain; j = next[int(j)*int(bands)+b] {
+			w.hits.add(-1 - j)
+			taken[b]++
+		}
+	}
+	for _, e := range p.found {
+		if b := e % bands; int(taken[b]) < rnMaxChain {
+			w.hits.add(e / bands)
+			taken[b]++
+		}
+	}
+	start := len(dst)
+	for _, u := range w.hits.used {
+		h := w.hits.tab[u]
+		if int(h.hits) < d.minHits {
+			continue
+		}
+		c := rnCand{ref: h.id, hits: h.hits, j: rnJUnknown}
+		if c.ref >= 0 {
+			c.seq = d.seq[c.ref]
+		} else {
+			c.seq = base + uint32(-1-c.ref)
+		}
+		dst = append(dst, c)
+	}
+	cs := dst[start:]
+	rnOrder(cs)
+	la := len(p.shingles)
+	marked := false
+	for k := range cs[:min(len(cs), rnPrecompute)] {
+		var sb []uint16
+		if r := cs[k].ref; r >= 0 {
+			sb = d.sh[r]
+		} else {
+			sb = pend[-1-r].shingles
+		}
+		if !marked {
+			w.marks.Mark(p.shingles)
+			marked = true
+		}
+		cs[k].j = rnJaccard(&w.marks, la, sb, d.spec.JaccardMin)
+	}
+	if marked {
+		w.marks.Unmark(p.shingles)
+	}
+	return dst
+}
+
+// rnOrder sorts candidates by shared bands, most first, then newest first.
+func rnOrder(cs []rnCand) {
+	if len(cs) < 2 {
+		return
+	}
+	slices.SortFunc(cs, func(a, b rnCand) int {
+		if a.hits != b.hits {
+			return int(b.hits - a.hits)
+		}
+		return int(int32(b.seq - a.seq)) // wraps safely: seqs in a window are close
+	})
+}
+
+// rnJaccard is the exact Jaccard similarity of the marked set (of la
+// elements) and sb when it reaches jmin, else rnJBelow. Sets of very
+// different sizes cannot reach it (|A∩B|/|A∪B| <= min/max), and most
+// pairs that miss it show so early in the count.
+func rnJaccard(marks *text.Marks, la int, sb []uint16, jmin float64) float32 {
+	lb := len(sb)
+	if float64(min(la, lb)) < jmin*float64(max(la, lb)) {
+		return rnJBelow
+	}
+	inter, ok := marks.CommonAtLeast(sb, rnNeed(la, lb, jmin))
+	if !ok {
+		return rnJBelow
+	}
+	j := float64(inter) / float64(la+lb-inter)
+	if j < jmin {
+		return rnJBelow
+	}
+	return float32(j)
+}
+
+// rnHits counts the bands each candidate shares with a query, in an open
+// addressed table as small as one query's candidates (it stays in cache).
+type rnHits struct {
+	tab  []rnHit
+	used []int32
+}
+
+type rnHit struct {
+	id   int32
+	hits int32
+	live bool
+}
+
+func (h *rnHits) reset() {
+	for _, u := range h.used {
+		h.tab[u].live = false
+	}
+	h.used = h.used[:0]
+}
+
+func (h *rnHits) add(id int32) {
+	if 2*(len(h.used)+1) > len(h.tab) {
+		old := h.tab
+		h.tab = make([]rnHit, max(2*len(old), 128))
+		used := h.used
+		h.used = nil
+		for _, u := range used {
+			o := old[u]
+			for n := o.hits; n > 0; n-- {
+				h.add(o.id)
+			}
+		}
+	}
+	mask := uint32(len(h.tab) - 1)
+	for i := uint32(id) * 0x9E3779B1 >> 7 & mask; ; i = (i + 1) & mask {
+		e := &h.tab[i]
+		if !e.live {
+			*e = rnHit{id: id, hits: 1, live: true}
+			h.used = append(h.used, int32(i))
+			return
+		}
+		if e.id == id {
+			e.hits++
+			return
+		}
+	}
 }
 
 // normOf is what Observe compares for a reply text, for restoring state.
@@ -684,6 +964,8 @@ func (d *rnDetector) insert(n *rnNode, folded string) {
 // index adds a node with its shingle set under its band keys.
 func (d *rnDetector) index(n *rnNode, sh []uint16, keys []uint32) {
 	slot := d.alloc(n, sh)
+	d.seq[slot] = d.nextSeq
+	d.nextSeq++
 	d.link(slot, keys)
 	d.lsh.Add(slot, keys)
 	d.exact[n.hash] = slot
@@ -708,6 +990,7 @@ func (d *rnDetector) alloc(n *rnNode, sh []uint16) int32 {
 		d.ring = append(d.ring, 0)
 		d.weight = append(d.weight, 0)
 		d.isBig = append(d.isBig, false)
+		d.seq = append(d.seq, 0)
 	}
 	d.ring[slot] = slot
 	d.weight[slot] = 0
@@ -715,28 +998,37 @@ func (d *rnDetector) alloc(n *rnNode, sh []uint16) int32 {
 	return slot
 }
 
-// link joins a node to the near-copies among its LSH candidates: an edge is
-// kept only when it merges two components, so edges stay fewer than nodes
-// however dense a cluster is.
+// link joins a node already in the index to the near-copies among its
+// LSH candidates (a node that lost the neighbour it was joined through, and
+// restored state), in the order flush would use.
 func (d *rnDetector) link(slot int32, keys []uint32) {
-	n := d.nodes[slot]
 	d.cand = d.lsh.Candidates(keys, d.cand)
-	if d.minHits > 1 {
-		d.cand = slices.DeleteFunc(d.cand, func(c int32) bool { return d.lsh.Hits(c) < d.minHits })
-	}
-	if len(d.cand) > rnMaxConfirm {
-		// Likeliest near-copies first: those sharing the most bands.
-		d.cand = d.byHits(d.cand)
-	}
-	confirmed, marked := 0, false
-	defer func() {
-		if marked {
-			d.marks.Unmark(d.sh[slot])
-		}
-	}()
+	cs := d.linkCands[:0]
 	for _, c := range d.cand {
-		lb := len(d.sh[c])
-		if c == slot || lb == 0 {
+		if h := d.lsh.Hits(c); h >= d.minHits && c != slot {
+			cs = append(cs, rnCand{ref: c, hits: int32(h), seq: d.seq[c], j: rnJUnknown})
+		}
+	}
+	rnOrder(cs)
+	d.confirm(slot, cs, nil)
+	d.linkCands = cs
+}
+
+// confirm joins slot's node to its ordered candidates that reach
+// jaccard_min: at most rnMaxConfirm outside its component are verified.
+// An edge is kept only when it merges two components, so edges stay fewer
+// than nodes however dense a cluster is. batch maps the batch's texts to
+// their slots.
+func (d *rnDetector) confirm(slot int32, cands []rnCand, batch []int32) {
+	n := d.nodes[slot]
+	la := len(d.sh[slot])
+	confirmed, marked := 0, false
+	for k := range cands {
+		c := cands[k].ref
+		if c < 0 {
+			c = batch[-1-c]
+		}
+		if c == slot || len(d.sh[c]) == 0 {
 			continue
 		}
 		if d.uf.Find(c) == d.uf.Find(slot) {
@@ -745,28 +1037,24 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		if confirmed++; confirmed > rnMaxConfirm {
 			break
 		}
-		// |A∩B|/|A∪B| <= min/max: sets of very different sizes cannot
-		// reach the threshold, and the check costs nothing.
-		la := len(d.sh[slot])
-		if float64(min(la, lb)) < d.spec.JaccardMin*float64(max(la, lb)) {
-			continue
+		j := cands[k].j
+		if j == rnJUnknown {
+			if !marked {
+				d.marks.Mark(d.sh[slot])
+				marked = true
+			}
+			j = rnJaccard(d.marks, la, d.sh[c], d.spec.JaccardMin)
 		}
-		if !marked {
-			d.marks.Mark(d.sh[slot])
-			marked = true
-		}
-		inter, ok := d.marks.CommonAtLeast(d.sh[c], rnNeed(la, lb, d.spec.JaccardMin))
-		if !ok {
-			continue
-		}
-		j := float64(inter) / float64(la+lb-inter)
-		if j < d.spec.JaccardMin {
+		if j < 0 {
 			continue
 		}
 		d.union(slot, c)
-		n.setEdges(append(n.edges(), rnEdge{to: c, j: float32(j)}))
+		n.setEdges(append(n.edges(), rnEdge{to: c, j: j}))
 		o := d.nodes[c]
-		o.setEdges(append(o.edges(), rnEdge{to: slot, j: float32(j)}))
+		o.setEdges(append(o.edges(), rnEdge{to: slot, j: j}))
+	}
+	if marked {
+		d.marks.Unmark(d.sh[slot])
 	}
 }
 
@@ -784,28 +1072,6 @@ func rnNeed(la, lb int, jmin float64) int {
 		need++
 	}
 	return need
-}
-
-// byHits orders candidates by the bands they share with the query, most
-// first, keeping the index's order among equals (a stable counting sort:
-// hits are small integers, and a comparison sort of hundreds of candidates
-// per new text cost more than the checks it orders).
-func (d *rnDetector) byHits(cand []int32) []int32 {
-	var count [257]int32
-	for _, c := range cand {
-		count[255-d.lsh.Hits(c)+1]++
-	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	out := slices.Grow(d.cand2[:0], len(cand))[:len(cand)]
-	for _, c := range cand {
-		k := 255 - d.lsh.Hits(c)
-		out[count[k]] = c
-		count[k]++
-	}
-	d.cand2 = cand
-	return out
 }
 
 // union joins the components of a and b, keeping rings and weights.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -960,6 +961,26 @@ func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
 	sb, _ := batched.MarshalState()
 	if string(sa) != string(sb) {
 		t.Error("states differ")
+	}
+	// The near-copy edges record which candidates were verified, in which
+	// order: a batch walks the index as it was before the batch and adds
+	// its own earlier texts, and must pick the same ones.
+	edges := 0
+	for s := range one.nodes {
+		var ea, eb []rnEdge
+		if one.nodes[s] != nil {
+			ea = one.nodes[s].edges()
+		}
+		if batched.nodes[s] != nil {
+			eb = batched.nodes[s].edges()
+		}
+		edges += len(ea)
+		if !slices.Equal(ea, eb) {
+			t.Errorf("slot %d: edges one by one %v, batched %v", s, ea, eb)
+		}
+	}
+	if edges < 20 {
+		t.Errorf("only %d edges: the campaigns did not link", edges)
 	}
 }
 

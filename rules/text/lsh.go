@@ -23,7 +23,7 @@ type LSH struct {
 	items       []lshItem  // per id
 	n           int
 	maxChain    int
-	act         []lshWalk // Candidates' scratch: the chains being walked
+	walker      LSHWalker // Candidates' scratch
 	found       []int32   // Candidates' scratch: matching entries in walk order
 	// hit is the last query's candidates and their shared bands, an open
 	// addressed table by id (slots in used). Marking candidates in the
@@ -291,7 +291,34 @@ func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
 }
 
 // Candidates appends to dst[:0] the ids sharing at least one band key with
-// keys, each once, in no particular order. Not safe for concurrent use.
+// keys, each once, in no particular order, and counts their shared bands
+// for Hits. Not safe for concurrent use.
+func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
+	dst = dst[:0]
+	for _, u := range l.used {
+		l.hit[u].id = -1
+	}
+	l.used = l.used[:0]
+	l.found = l.Matches(&l.walker, keys, l.found[:0])
+	bands := int32(l.bands)
+	for _, e := range l.found {
+		if id := e / bands; l.mark(id) {
+			dst = append(dst, id)
+		}
+	}
+	return dst
+}
+
+// LSHWalker is one goroutine's scratch for Matches.
+type LSHWalker struct {
+	act []lshWalk
+}
+
+// Matches appends to dst the entries whose key in some band equals that
+// band's key in keys, as id*Bands()+band: per band at most the SetMaxChain
+// newest, newest first, the bands' matches interleaved. It only reads the
+// index, so several goroutines, each with its own walker, may call it at
+// once while nothing adds or removes.
 //
 // The bands' chains are walked side by side, one entry of each in turn:
 // an entry's successor is known only once the entry is read, so a single
@@ -301,50 +328,40 @@ func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
 // instructions between two loads, the more loads the processor keeps in
 // flight; for the same reason a chain that has ended leaves the list of
 // chains walked (together a quarter faster in BenchmarkLSHCandidates).
-func (l *LSH) Candidates(keys []uint32, dst []int32) []int32 {
-	dst = dst[:0]
-	for _, u := range l.used {
-		l.hit[u].id = -1
+func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
+	if len(keys) > l.bands {
+		panic("text: lsh query with more band keys than bands")
 	}
-	l.used = l.used[:0]
 	mask := uint32(len(l.heads) - 1)
-	bands := int32(l.bands)
 	// The chains still being walked, in band order; a chain that ends
 	// leaves the list, so later rounds of the crowded ones do not pass it.
-	act := l.act[:0]
+	act := w.act[:0]
 	for b, k := range keys {
 		if h := l.heads[k&mask]; h >= 0 {
 			act = append(act, lshWalk{e: h, band: int32(b)})
 		}
 	}
-	found := l.found[:0]
 	for len(act) > 0 {
 		n := 0
-		for _, w := range act {
-			en := &l.ents[w.e]
+		for _, wk := range act {
+			en := &l.ents[wk.e]
 			next := en.next
-			if en.key == keys[w.band] {
-				if l.maxChain > 0 && int(w.walked) == l.maxChain {
+			if en.key == keys[wk.band] {
+				if l.maxChain > 0 && int(wk.walked) == l.maxChain {
 					continue
 				}
-				w.walked++
-				found = append(found, w.e)
+				wk.walked++
+				dst = append(dst, wk.e)
 			}
 			if next >= 0 {
-				w.e = next
-				act[n] = w
+				wk.e = next
+				act[n] = wk
 				n++
 			}
 		}
 		act = act[:n]
 	}
-	l.act = act
-	l.found = found
-	for _, e := range found {
-		if id := e / bands; l.mark(id) {
-			dst = append(dst, id)
-		}
-	}
+	w.act = act
 	return dst
 }
 
