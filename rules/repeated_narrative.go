@@ -238,11 +238,13 @@ type rnDetector struct {
 	lsh     *text.LSH
 	mh      *text.MinHasher
 	nodes   []*rnNode // by slot; nil = free
-	// sh is each slot's shingle set, sorted, folded to 16 bits
-	// (text.Compact16); empty = free. Kept by slot rather than in the
-	// node, so checking a candidate does not load its node first, a cache
-	// miss each.
-	sh    [][]uint16
+	// shLen is the size of each slot's shingle set (0 = free). The sets
+	// themselves are not kept: they were a third of the detector's memory
+	// (two bytes per character of every text in the window), and only
+	// about one text in eight is ever compared exactly with an older one,
+	// so a candidate's set is computed again from its text when needed
+	// (shingles).
+	shLen []uint32
 	free  []int32
 	exact map[uint64]int32  // text hash -> slot
 	strs  map[string]uint32 // index in names
@@ -274,6 +276,8 @@ type rnDetector struct {
 	work     []*rnWork
 	rkeys    []uint32
 	marks    *text.Marks // the shingles of the node being linked
+	own      []uint16    // scratch: a repaired node's shingles
+	other    []uint16    // scratch: a candidate's shingles
 	// seq orders nodes by when they were indexed (newest candidates
 	// first); nextSeq is the next one's.
 	seq     []uint32
@@ -554,6 +558,10 @@ type rnWork struct {
 	walker text.LSHWalker
 	hits   rnHits
 	marks  text.Marks
+	// a candidate's shingles, computed again
+	oset  []uint32
+	other []uint16
+	roots []int32
 }
 
 // flush indexes the pending replies. Every method that reads the window
@@ -638,10 +646,10 @@ func (d *rnDetector) flush() {
 			continue
 		}
 		n := &rnNode{hash: p.hash, orig: p.orig, members: []rnMember{p.m}}
-		slot = d.alloc(n, append([]uint16(nil), p.shingles...))
+		slot = d.alloc(n, len(p.shingles))
 		d.seq[slot] = base + uint32(i)
 		slots = append(slots, slot)
-		d.confirm(slot, p.cands, slots)
+		d.confirm(slot, p.shingles, p.cands, pend, slots)
 		d.lsh.Add(slot, p.keys)
 		d.exact[n.hash] = slot
 		d.expire(p.m.at, slot)
@@ -758,12 +766,37 @@ func (d *rnDetector) candidates(w *rnWork, pend []rnPending, i int, next []int32
 	}
 	cs := dst[start:]
 	rnOrder(cs)
+	// Verify the likeliest first. Only the first candidate of a component
+	// that reaches the threshold joins the new text to it (confirm skips
+	// the rest as already joined), so at most two per component are
+	// verified here: computing a candidate's shingles again costs about
+	// as much as the new text's own.
 	la := len(p.shingles)
 	marked := false
-	for k := range cs[:min(len(cs), rnPrecompute)] {
+	w.roots = w.roots[:0]
+	done := 0
+	for k := range cs {
+		if done == rnPrecompute {
+			break
+		}
 		var sb []uint16
 		if r := cs[k].ref; r >= 0 {
-			sb = d.sh[r]
+			if !rnSizesMeet(la, int(d.shLen[r]), d.spec.JaccardMin) {
+				cs[k].j = rnJBelow
+				continue
+			}
+			root, seen := d.uf.Root(r), 0
+			for _, x := range w.roots {
+				if x == root {
+					seen++
+				}
+			}
+			if seen == 2 {
+				continue
+			}
+			w.roots = append(w.roots, root)
+			w.other = d.shingles(r, &w.oset, w.other)
+			sb = w.other
 		} else {
 			sb = pend[-1-r].shingles
 		}
@@ -772,6 +805,7 @@ func (d *rnDetector) candidates(w *rnWork, pend []rnPending, i int, next []int32
 			marked = true
 		}
 		cs[k].j = rnJaccard(&w.marks, la, sb, d.spec.JaccardMin)
+		done++
 	}
 	if marked {
 		w.marks.Unmark(p.shingles)
@@ -798,7 +832,7 @@ func rnOrder(cs []rnCand) {
 // pairs that miss it show so early in the count.
 func rnJaccard(marks *text.Marks, la int, sb []uint16, jmin float64) float32 {
 	lb := len(sb)
-	if float64(min(la, lb)) < jmin*float64(max(la, lb)) {
+	if !rnSizesMeet(la, lb, jmin) {
 		return rnJBelow
 	}
 	inter, ok := marks.CommonAtLeast(sb, rnNeed(la, lb, jmin))
@@ -958,15 +992,15 @@ func (d *rnDetector) insert(n *rnNode, folded string) {
 	d.set16 = text.Compact16(d.set, d.set16)
 	d.sig = d.mh.Signature(d.set, d.sig)
 	d.keys = d.lsh.BandKeys(d.sig, d.keys)
-	d.index(n, append([]uint16(nil), d.set16...), d.keys)
+	d.index(n, d.set16, d.keys)
 }
 
 // index adds a node with its shingle set under its band keys.
 func (d *rnDetector) index(n *rnNode, sh []uint16, keys []uint32) {
-	slot := d.alloc(n, sh)
+	slot := d.alloc(n, len(sh))
 	d.seq[slot] = d.nextSeq
 	d.nextSeq++
-	d.link(slot, keys)
+	d.link(slot, sh, keys)
 	d.lsh.Add(slot, keys)
 	d.exact[n.hash] = slot
 	for _, m := range n.members {
@@ -974,18 +1008,18 @@ func (d *rnDetector) index(n *rnNode, sh []uint16, keys []uint32) {
 	}
 }
 
-func (d *rnDetector) alloc(n *rnNode, sh []uint16) int32 {
+func (d *rnDetector) alloc(n *rnNode, shLen int) int32 {
 	var slot int32
 	if k := len(d.free); k > 0 {
 		slot = d.free[k-1]
 		d.free = d.free[:k-1]
 		d.nodes[slot] = n
-		d.sh[slot] = sh
+		d.shLen[slot] = uint32(shLen)
 		d.uf.MakeSet(slot) // its old component was rebuilt without it
 	} else {
 		slot = int32(len(d.nodes))
 		d.nodes = append(d.nodes, n)
-		d.sh = append(d.sh, sh)
+		d.shLen = append(d.shLen, uint32(shLen))
 		d.uf.Grow(len(d.nodes))
 		d.ring = append(d.ring, 0)
 		d.weight = append(d.weight, 0)
@@ -998,10 +1032,10 @@ func (d *rnDetector) alloc(n *rnNode, sh []uint16) int32 {
 	return slot
 }
 
-// link joins a node already in the index to the near-copies among its
-// LSH candidates (a node that lost the neighbour it was joined through, and
-// restored state), in the order flush would use.
-func (d *rnDetector) link(slot int32, keys []uint32) {
+// link joins a node already in the index (or about to be added) to the
+// near-copies among its LSH candidates: a node that lost the neighbour it
+// was joined through, and restored state. own is its shingle set.
+func (d *rnDetector) link(slot int32, own []uint16, keys []uint32) {
 	d.cand = d.lsh.Candidates(keys, d.cand)
 	cs := d.linkCands[:0]
 	for _, c := range d.cand {
@@ -1010,25 +1044,25 @@ func (d *rnDetector) link(slot int32, keys []uint32) {
 		}
 	}
 	rnOrder(cs)
-	d.confirm(slot, cs, nil)
+	d.confirm(slot, own, cs, nil, nil)
 	d.linkCands = cs
 }
 
-// confirm joins slot's node to its ordered candidates that reach
-// jaccard_min: at most rnMaxConfirm outside its component are verified.
-// An edge is kept only when it merges two components, so edges stay fewer
-// than nodes however dense a cluster is. batch maps the batch's texts to
-// their slots.
-func (d *rnDetector) confirm(slot int32, cands []rnCand, batch []int32) {
+// confirm joins slot's node (whose shingle set is own) to its ordered
+// candidates that reach jaccard_min: at most rnMaxConfirm outside its
+// component are verified. An edge is kept only when it merges two
+// components, so edges stay fewer than nodes however dense a cluster is.
+// pend and batch are the batch's texts and their slots.
+func (d *rnDetector) confirm(slot int32, own []uint16, cands []rnCand, pend []rnPending, batch []int32) {
 	n := d.nodes[slot]
-	la := len(d.sh[slot])
+	la := len(own)
 	confirmed, marked := 0, false
 	for k := range cands {
 		c := cands[k].ref
 		if c < 0 {
 			c = batch[-1-c]
 		}
-		if c == slot || len(d.sh[c]) == 0 {
+		if c == slot || d.nodes[c] == nil {
 			continue
 		}
 		if d.uf.Find(c) == d.uf.Find(slot) {
@@ -1038,12 +1072,22 @@ func (d *rnDetector) confirm(slot int32, cands []rnCand, batch []int32) {
 			break
 		}
 		j := cands[k].j
+		if j == rnJUnknown && !rnSizesMeet(la, int(d.shLen[c]), d.spec.JaccardMin) {
+			j = rnJBelow
+		}
 		if j == rnJUnknown {
+			var sb []uint16
+			if r := cands[k].ref; r < 0 {
+				sb = pend[-1-r].shingles
+			} else {
+				d.other = d.shingles(c, &d.set, d.other)
+				sb = d.other
+			}
 			if !marked {
-				d.marks.Mark(d.sh[slot])
+				d.marks.Mark(own)
 				marked = true
 			}
-			j = rnJaccard(d.marks, la, d.sh[c], d.spec.JaccardMin)
+			j = rnJaccard(d.marks, la, sb, d.spec.JaccardMin)
 		}
 		if j < 0 {
 			continue
@@ -1054,8 +1098,22 @@ func (d *rnDetector) confirm(slot int32, cands []rnCand, batch []int32) {
 		o.setEdges(append(o.edges(), rnEdge{to: slot, j: j}))
 	}
 	if marked {
-		d.marks.Unmark(d.sh[slot])
+		d.marks.Unmark(own)
 	}
+}
+
+// shingles computes the shingle set of slot's text again, into buf (set is
+// scratch): the same set flush computed when the text arrived, since the
+// text is normalised the same way.
+func (d *rnDetector) shingles(slot int32, set *[]uint32, buf []uint16) []uint16 {
+	*set = text.AppendShingleHashes(*set, d.normOf(d.nodes[slot].orig).Folded)
+	return text.Compact16(*set, buf)
+}
+
+// rnSizesMeet reports whether sets of la and lb elements can reach jmin:
+// |A∩B|/|A∪B| <= min/max.
+func rnSizesMeet(la, lb int, jmin float64) bool {
+	return float64(min(la, lb)) >= jmin*float64(max(la, lb))
 }
 
 // rnNeed is the fewest common shingles two sets of la and lb elements need
@@ -1191,7 +1249,7 @@ func (d *rnDetector) evict(cutoff int64) {
 				delete(d.exact, n.hash)
 				delete(d.cids, s)
 				d.nodes[s] = nil
-				d.sh[s] = nil
+				d.shLen[s] = 0
 				d.free = append(d.free, s)
 				continue
 			}
@@ -1210,7 +1268,8 @@ func (d *rnDetector) evict(cutoff int64) {
 			continue
 		}
 		d.rkeys = d.lsh.Keys(slot, d.rkeys)
-		d.link(slot, d.rkeys)
+		d.own = d.shingles(slot, &d.set, d.own)
+		d.link(slot, d.own, d.rkeys)
 	}
 }
 
@@ -1361,10 +1420,12 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 		}
 	}
 	var simSum float64
+	repSet := d.shingles(rep, &d.set, nil)
 	for _, s := range slots {
 		j := 1.0
 		if s != rep {
-			j = text.Jaccard(d.sh[s], d.sh[rep])
+			d.other = d.shingles(s, &d.set, d.other)
+			j = text.Jaccard(d.other, repSet)
 		}
 		simSum += j * float64(len(d.nodes[s].members))
 	}

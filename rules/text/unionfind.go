@@ -55,6 +55,15 @@ func (u *UnionFind) Find(x int32) int32 {
 	return x
 }
 
+// Root returns the representative of x's set without shortening the path,
+// so several goroutines may call it while nothing joins sets.
+func (u *UnionFind) Root(x int32) int32 {
+	for u.parent[x] != x {
+		x = u.parent[x]
+	}
+	return x
+}
+
 // Union joins the sets of a and b and reports whether they were apart.
 func (u *UnionFind) Union(a, b int32) bool {
 	ra, rb := u.Find(a), u.Find(b)
