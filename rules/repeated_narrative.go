@@ -285,6 +285,8 @@ type rnDetector struct {
 	nextSeq uint32
 	// flush's batch tables
 	slots    []int32
+	addIDs   []int32
+	addKeys  [][]uint32
 	batchDup map[uint64]int32
 	btab     []rnBatchSlot
 	bnext    []int32
@@ -651,10 +653,17 @@ func (d *rnDetector) flush() {
 		d.seq[slot] = base + uint32(i)
 		slots = append(slots, slot)
 		d.confirm(slot, p.shingles, p.cands, pend, slots)
-		d.lsh.Add(slot, p.keys)
+		d.addIDs = append(d.addIDs, slot)
+		d.addKeys = append(d.addKeys, p.keys)
 		d.exact[n.hash] = slot
 		d.expire(p.m.at, slot)
 	}
+	// The index takes the batch's new texts only now: confirm used the
+	// candidates found before, and no walk reads the index until the next
+	// batch.
+	d.lsh.AddBatch(d.addIDs, d.addKeys, workers)
+	clear(d.addKeys)
+	d.addIDs, d.addKeys = d.addIDs[:0], d.addKeys[:0]
 	d.nextSeq = base + uint32(len(pend))
 	d.slots = slots[:0]
 	clear(pend)
