@@ -306,7 +306,7 @@ func BenchmarkEachRule(b *testing.B) {
 				runtime.GC()
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
-				before := ms.HeapAlloc
+				before, beforeInuse := ms.HeapAlloc, ms.HeapInuse
 				e, err := NewEngine([]Rule{r}, EngineOptions{})
 				if err != nil {
 					b.Fatal(err)
@@ -322,9 +322,13 @@ func BenchmarkEachRule(b *testing.B) {
 				runtime.GC()
 				runtime.ReadMemStats(&ms)
 				held := int64(ms.HeapAlloc) - int64(before)
+				inuse := int64(ms.HeapInuse) - int64(beforeInuse)
 				runtime.KeepAlive(e)
 				b.ReportMetric(float64(d.Nanoseconds())/float64(len(times)), "ns/reply")
 				b.ReportMetric(float64(held)/float64(inWindow), "live_B/reply_in_window")
+				// in use: the spans holding the live objects, with the
+				// free slots between them
+				b.ReportMetric(float64(inuse)/float64(inWindow), "inuse_B/reply_in_window")
 			}
 		})
 	}
