@@ -394,6 +394,7 @@ const rnWholeKey = 1 << 31
 // saving state.
 type rnReply struct {
 	key      string
+	text     string // the node's text (build only)
 	url      string
 	target   string
 	platform model.Platform
@@ -454,6 +455,33 @@ func (a rnAuthor) profile() model.Author {
 
 // who is the member's account identity for counting distinct authors: the
 // platform's account id, else the handle; an unknown author is only itself.
+// rnWho is who() as a map key, without building the string: a cluster's
+// evidence is rebuilt whenever it changes, and joining a string per member
+// per use was most of that.
+type rnWho struct {
+	plat  model.Platform
+	id    string // the account id, else the handle
+	reply string // the reply key when both are unknown
+}
+
+func (m *rnReply) whoKey() rnWho {
+	id := m.author.id
+	if id == "" {
+		id = m.author.handle
+	}
+	if id == "" {
+		return rnWho{reply: m.key}
+	}
+	return rnWho{plat: m.platform, id: id}
+}
+
+func (w rnWho) String() string {
+	if w.reply != "" {
+		return "reply:" + w.reply
+	}
+	return string(w.plat) + ":" + w.id
+}
+
 func (m *rnReply) who() string {
 	id := m.author.id
 	if id == "" {
@@ -1360,15 +1388,16 @@ func (d *rnDetector) finding(slots []int32, now time.Time) (Finding, bool) {
 func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	var (
 		members []rnReply
-		authors = map[string]rnAuthor{} // who -> profile
+		authors = map[rnWho]rnAuthor{} // who -> profile
 		targets = map[string]bool{}
 		plats   = map[model.Platform]bool{}
 	)
 	for _, s := range slots {
 		for i := range d.nodes[s].members {
 			m := d.reply(&d.nodes[s].members[i])
+			m.text = d.nodes[s].orig
 			members = append(members, m)
-			authors[m.who()] = m.author
+			authors[m.whoKey()] = m.author
 			targets[m.target] = true
 			plats[m.platform] = true
 		}
@@ -1381,7 +1410,7 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	for who, a := range authors {
 		h := a.handle
 		if h == "" {
-			h = who
+			h = who.String()
 		}
 		handles[h] = true
 		profiles = append(profiles, a.profile())
@@ -1419,11 +1448,12 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 
 	// Representative: the text posted by the most distinct accounts.
 	rep, repAuthors := slots[0], -1
+	seen := map[rnWho]bool{}
 	for _, s := range slots {
-		seen := map[string]bool{}
+		clear(seen)
 		for i := range d.nodes[s].members {
 			r := d.reply(&d.nodes[s].members[i])
-			seen[r.who()] = true
+			seen[r.whoKey()] = true
 		}
 		if len(seen) > repAuthors || len(seen) == repAuthors && d.nodes[s].members[0].at < d.nodes[rep].members[0].at {
 			rep, repAuthors = s, len(seen)
@@ -1439,12 +1469,6 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 		}
 		simSum += j * float64(len(d.nodes[s].members))
 	}
-	textOf := map[string]string{}
-	for _, s := range slots {
-		for i := range d.nodes[s].members {
-			textOf[d.reply(&d.nodes[s].members[i]).key] = d.nodes[s].orig
-		}
-	}
 
 	f := Finding{
 		Scope:       "cluster:" + cid,
@@ -1459,7 +1483,7 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 	}
 	slices.Sort(f.Platforms)
 	f.Accounts = textSortedKeys(handles)
-	seenKey := map[string]bool{}
+	seenKey := make(map[string]bool, len(members))
 	for _, m := range members {
 		if !seenKey[m.key] {
 			seenKey[m.key] = true
@@ -1487,7 +1511,7 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 		Reason:         f.Summary,
 		Count:          float64(len(f.ReplyIDs)),
 		Representative: repText,
-		Samples:        d.samples(members, textOf),
+		Samples:        d.samples(members),
 		Signals:        &sig,
 	}
 	return f, true
@@ -1495,20 +1519,20 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 
 // samples picks up to five replies by different authors, spreading over
 // targets first, in time order.
-func (d *rnDetector) samples(members []rnReply, textOf map[string]string) []model.Sample {
+func (d *rnDetector) samples(members []rnReply) []model.Sample {
 	const want = 5
 	var picked []rnReply
-	usedA := map[string]bool{}
+	usedA := map[rnWho]bool{}
 	usedT := map[string]bool{}
 	for pass := 0; pass < 2 && len(picked) < want; pass++ {
 		for _, m := range members {
 			if len(picked) == want {
 				break
 			}
-			if usedA[m.who()] || pass == 0 && usedT[m.target] {
+			if usedA[m.whoKey()] || pass == 0 && usedT[m.target] {
 				continue
 			}
-			usedA[m.who()], usedT[m.target] = true, true
+			usedA[m.whoKey()], usedT[m.target] = true, true
 			picked = append(picked, m)
 		}
 	}
@@ -1529,7 +1553,7 @@ func (d *rnDetector) samples(members []rnReply, textOf map[string]string) []mode
 			URL:       m.url,
 			Author:    author,
 			AuthorURL: m.author.url,
-			Text:      textClip(textOf[m.key], 280),
+			Text:      textClip(m.text, 280),
 			CreatedAt: time.Unix(0, m.at).UTC(),
 		})
 	}
