@@ -1,0 +1,252 @@
+package rules
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// lexAC is a byte-level Aho-Corasick automaton over every phrase, keyword
+// and required regex literal of a matcher, built once per rule, so a reply
+// is read once per form (Text, and Folded when it differs) however many
+// terms the lexicons have. The matcher it replaced ran one strings.Index per
+// term and form: on the benchmark stream that was ~2,900 ns per reply for
+// the shipped rule's 37 terms, against ~1 ns per byte here.
+//
+// The transition table is dense over byte classes: bytes that occur in no
+// pattern share class 0 (they lead back to the root from anywhere), so a
+// row is a few dozen entries instead of 256. Entries are row offsets
+// (state × classes) so the scan does one load and one add per byte, and
+// states are numbered so that those with outputs come last: a single
+// comparison tells the scan whether anything ends at this byte.
+type lexAC struct {
+	class    [256]uint8
+	nc       int32   // classes per row
+	delta    []int32 // row offset of the next state, by row offset + class
+	firstOut int32   // row offset of the first state with outputs
+	outAt    []int32 // outputs of state k ≥ first: outs[outAt[k-first]:outAt[k-first+1]]
+	outs     []lexOut
+}
+
+// lexOut is one pattern that ends at a state.
+type lexOut struct {
+	n     int32 // pattern length in bytes
+	id    int32 // term index (a phrase or keyword) or literal index (a regex's)
+	lit   bool  // a regex literal: any occurrence counts, no word boundary
+	pass  uint8 // lexPassText, lexPassFold: which form of the reply it is for
+	bound uint8 // lexBoundBefore|lexBoundAfter: a word boundary is needed there
+}
+
+const (
+	lexPassText uint8 = 1 << iota // the pattern is looked for in Normalized.Text
+	lexPassFold                   // … in Normalized.Folded (French terms)
+)
+
+const (
+	lexBoundBefore uint8 = 1 << iota // the pattern starts with a word rune
+	lexBoundAfter                    // the pattern ends with a word rune
+)
+
+// lexACPattern is a pattern to compile and what its occurrences mean.
+type lexACPattern struct {
+	s   string
+	out lexOut // n and bound are filled in by newLexAC
+}
+
+func newLexAC(pats []lexACPattern) *lexAC {
+	a := &lexAC{}
+	used := [256]bool{}
+	for _, p := range pats {
+		for i := 0; i < len(p.s); i++ {
+			used[p.s[i]] = true
+		}
+	}
+	nc := 1
+	for b := range used {
+		if used[b] {
+			a.class[b] = uint8(nc)
+			nc++
+		}
+	}
+	// Patterns hold at most 255 distinct bytes; with all 256 used, class 0
+	// would be shared by one pattern byte and the others, so give up on
+	// classes and use the identity.
+	if nc > 256 {
+		for b := range a.class {
+			a.class[b] = uint8(b)
+		}
+		nc = 256
+	}
+	a.nc = int32(nc)
+
+	// The trie: row u holds the child of state u per class, -1 for none.
+	gotoT := make([]int32, nc)
+	for i := range gotoT {
+		gotoT[i] = -1
+	}
+	outs := [][]lexOut{nil}
+	for _, p := range pats {
+		if p.s == "" {
+			continue
+		}
+		u := int32(0)
+		for i := 0; i < len(p.s); i++ {
+			c := int32(a.class[p.s[i]])
+			v := gotoT[u*int32(nc)+c]
+			if v < 0 {
+				v = int32(len(outs))
+				outs = append(outs, nil)
+				for range nc {
+					gotoT = append(gotoT, -1)
+				}
+				gotoT[u*int32(nc)+c] = v
+			}
+			u = v
+		}
+		o := p.out
+		o.n = int32(len(p.s))
+		first, _ := utf8.DecodeRuneInString(p.s)
+		last, _ := utf8.DecodeLastRuneInString(p.s)
+		if !o.lit && lexWordRune(first) {
+			o.bound |= lexBoundBefore
+		}
+		if !o.lit && lexWordRune(last) {
+			o.bound |= lexBoundAfter
+		}
+		outs[u] = append(outs[u], o)
+	}
+	states := len(outs)
+
+	// Breadth first: a state's failure link is shallower, so its row is
+	// complete when the state's own row is filled from it.
+	delta := make([]int32, states*nc) // by state number for now
+	fail := make([]int32, states)
+	queue := make([]int32, 0, states)
+	for c := range nc {
+		if v := gotoT[c]; v >= 0 {
+			delta[c] = v
+			fail[v] = 0
+			queue = append(queue, v)
+		}
+	}
+	for qi := 0; qi < len(queue); qi++ {
+		u := queue[qi]
+		outs[u] = append(outs[u], outs[fail[u]]...)
+		for c := range int32(nc) {
+			v := gotoT[u*int32(nc)+c]
+			if v < 0 {
+				delta[u*int32(nc)+c] = delta[fail[u]*int32(nc)+c]
+				continue
+			}
+			delta[u*int32(nc)+c] = v
+			fail[v] = delta[fail[u]*int32(nc)+c]
+			queue = append(queue, v)
+		}
+	}
+
+	// Renumber: states without outputs first (the root is one: patterns are
+	// never empty), then those with outputs.
+	num := make([]int32, states)
+	next := int32(0)
+	for u := range states {
+		if len(outs[u]) == 0 {
+			num[u] = next
+			next++
+		}
+	}
+	first := next
+	a.outAt = append(a.outAt, 0)
+	for u := range states {
+		if len(outs[u]) > 0 {
+			num[u] = next
+			next++
+			a.outs = append(a.outs, outs[u]...)
+			a.outAt = append(a.outAt, int32(len(a.outs)))
+		}
+	}
+	a.firstOut = first * int32(nc)
+	a.delta = make([]int32, states*nc)
+	for u := range states {
+		row := num[u] * int32(nc)
+		for c := range nc {
+			a.delta[row+int32(c)] = num[delta[u*nc+c]] * int32(nc)
+		}
+	}
+	return a
+}
+
+// lexScan is what one match call found, reused between calls.
+type lexScan struct {
+	term    []bool // phrase or keyword i occurs as a whole word
+	litText []bool // regex literal j occurs in Text
+	litFold []bool // … in Folded
+}
+
+// scan reads s once and records the patterns of the given passes that occur
+// in it (a phrase or keyword only at word boundaries).
+func (a *lexAC) scan(s string, pass uint8, r *lexScan) {
+	delta, first, class := a.delta, a.firstOut, &a.class
+	cur := int32(0)
+	for i := 0; i < len(s); i++ {
+		cur = delta[cur+int32(class[s[i]])]
+		if cur >= first {
+			k := (cur - first) / a.nc
+			for _, o := range a.outs[a.outAt[k]:a.outAt[k+1]] {
+				if o.pass&pass == 0 {
+					continue
+				}
+				end := i + 1
+				if o.lit {
+					if o.pass == lexPassText {
+						r.litText[o.id] = true
+					} else {
+						r.litFold[o.id] = true
+					}
+					continue
+				}
+				if r.term[o.id] || !lexBoundaryOK(s, end-int(o.n), end, o.bound) {
+					continue
+				}
+				r.term[o.id] = true
+			}
+		}
+	}
+}
+
+// lexBoundaryOK reports whether s[i:end] stands as a word: where the
+// pattern begins or ends with a word rune, the neighbouring rune must not
+// be one (see lexJoins).
+func lexBoundaryOK(s string, i, end int, bound uint8) bool {
+	if bound&lexBoundBefore != 0 && i > 0 {
+		var before rune
+		if c := s[i-1]; c < utf8.RuneSelf {
+			before = rune(c)
+		} else {
+			before, _ = utf8.DecodeLastRuneInString(s[:i])
+		}
+		if lexWordRune(before) {
+			return false
+		}
+	}
+	if bound&lexBoundAfter != 0 && end < len(s) {
+		var after rune
+		if c := s[end]; c < utf8.RuneSelf {
+			after = rune(c)
+		} else {
+			after, _ = utf8.DecodeRuneInString(s[end:])
+		}
+		if lexWordRune(after) {
+			return false
+		}
+	}
+	return true
+}
+
+// lexWordRune reports whether r is part of a word of a spaced script: a
+// letter, digit or underscore that is not Han, kana or Hangul (those are
+// written without spaces, so a term there is a substring).
+func lexWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_'
+	}
+	return (unicode.IsLetter(r) || unicode.IsDigit(r)) && !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}
