@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -87,7 +88,7 @@ func (s *NarrativeSpec) NewDetector(env Env) (Detector, error) {
 	if m == nil {
 		return nil, fmt.Errorf("compile lexicons of rule %q: %s", s.Name, strings.Join(problems, "; "))
 	}
-	return &lexDetector{spec: *s, env: env, m: m, groups: map[string]*lexGroup{}}, nil
+	return &lexDetector{spec: *s, env: env, m: m, groups: map[string]*lexGroup{}, byTarget: map[string]*lexGroup{}}, nil
 }
 
 // lexBucket is the width of the buckets that count all replies of a group,
@@ -95,31 +96,148 @@ func (s *NarrativeSpec) NewDetector(env Env) (Detector, error) {
 const lexBucket = 5 * time.Minute
 
 type lexDetector struct {
-	spec    NarrativeSpec
-	env     Env
-	m       *lexMatcher
-	groups  map[string]*lexGroup
-	scratch []uint16
+	spec   NarrativeSpec
+	env    Env
+	m      *lexMatcher
+	groups map[string]*lexGroup // by scope key: what the state holds
+	// byTarget finds a reply's group without building its scope key (a
+	// string concatenation per reply); list holds the same groups in a
+	// slice, so an evaluation visits them without iterating a map.
+	byTarget map[string]*lexGroup
+	list     []*lexGroup
+	scratch  []uint16
 }
 
 type lexGroup struct {
-	// Buckets count all replies per lexBucket, oldest first, and Total is
-	// their sum: the window slides by dropping buckets from the front.
-	Buckets []lexCount `json:"buckets"`
-	Total   int        `json:"total"`
-	Hits    []lexHit   `json:"hits"`
-	Episode int64      `json:"episode,omitempty"` // window start of the open finding (unix s)
+	key string // scope: "target:<id>" or "all"
+	// buckets[head:] count all replies per lexBucket, oldest first, and
+	// Total is their sum: the window slides by advancing head. (Copying
+	// the ~860 buckets of a busy target down at every evaluation was
+	// most of Evaluate's cost: ~1 s per 400k replies.)
+	buckets []lexCount
+	head    int
+	Total   int
+	Hits    []lexHit
+	Episode int64 // window start of the open finding (unix s)
 
 	// version counts changes to Hits; cached is the finding's costly part
 	// for the version it was built from (the share is filled in fresh).
 	version int
 	cached  *lexCached
 	minAt   int64 // earliest hit (0 = unknown): no scan before it expires
+
+	// An evaluation looks at a group only when something can have
+	// changed: a reply arrived (dirty), or a hit or bucket leaves the
+	// window (cutoff >= due). Otherwise its result is the last one: last
+	// is the finding it gave (nil when it gave none), reported again with
+	// the new evaluation time.
+	dirty bool
+	due   int64 // unix ns
+	last  *Finding
+	pos   int // index in lexDetector.list
 }
 
+// lexCount is one bucket: 8 bytes, as a busy target holds hundreds.
 type lexCount struct {
-	Start int64 `json:"s"` // unix seconds
-	N     int   `json:"n"`
+	idx int32  // bucket number: unix seconds / lexBucket
+	n   uint32 // replies
+}
+
+const lexBucketSec = int64(lexBucket / time.Second)
+
+// lexBucketOf is the number of the bucket t falls in: t.Truncate(lexBucket)
+// in seconds, divided by the bucket width (the zero time is a whole number
+// of buckets before the Unix epoch). Times beyond the int32 range of bucket
+// numbers (before 1949 or after 22,000 AD) are clamped to its ends.
+func lexBucketOf(t time.Time) int32 {
+	s := t.Unix()
+	q := s / lexBucketSec
+	if s%lexBucketSec < 0 {
+		q--
+	}
+	return int32(min(max(q, math.MinInt32), math.MaxInt32))
+}
+
+// count adds one reply in bucket idx, keeping the buckets sorted (late
+// replies from a slow crawl land in an older bucket).
+func (g *lexGroup) count(idx int32) {
+	g.Total++
+	g.dirty = true
+	live := g.buckets[g.head:]
+	k := len(live)
+	if k > 0 && live[k-1].idx == idx {
+		live[k-1].n++
+		return
+	}
+	if k == 0 || live[k-1].idx < idx {
+		g.push(lexCount{idx, 1})
+		return
+	}
+	i := sort.Search(k, func(i int) bool { return live[i].idx >= idx })
+	if live[i].idx == idx {
+		live[i].n++
+		return
+	}
+	g.buckets = slices.Insert(g.buckets, g.head+i, lexCount{idx, 1})
+}
+
+// push appends a bucket. When the slice is full and a quarter of it or
+// more has expired, the live part moves down instead of the slice growing:
+// a bucket is copied at most three times per push on average, and the
+// slice holds under three times the live buckets.
+func (g *lexGroup) push(c lexCount) {
+	if len(g.buckets) == cap(g.buckets) && g.head > 0 && g.head >= len(g.buckets)/4 {
+		n := copy(g.buckets, g.buckets[g.head:])
+		g.buckets, g.head = g.buckets[:n], 0
+	}
+	g.buckets = append(g.buckets, c)
+}
+
+// expire drops what left the window at cutoff (unix ns): hits created
+// before it, and buckets that no longer overlap it.
+func (g *lexGroup) expire(cutoff int64) {
+	if len(g.Hits) > 0 && (g.minAt == 0 || g.minAt < cutoff) {
+		kept := g.Hits[:0]
+		g.minAt = 0
+		for _, h := range g.Hits {
+			if h.At >= cutoff {
+				kept = append(kept, h)
+				if g.minAt == 0 || h.At < g.minAt {
+					g.minAt = h.At
+				}
+			}
+		}
+		if len(kept) != len(g.Hits) {
+			g.version++
+		}
+		clear(g.Hits[len(kept):])
+		g.Hits = kept
+	}
+	for g.head < len(g.buckets) && int64(g.buckets[g.head].idx)*int64(lexBucket)+int64(lexBucket) <= cutoff {
+		g.Total -= int(g.buckets[g.head].n)
+		g.head++
+	}
+	if live := len(g.buckets) - g.head; live == 0 {
+		g.buckets, g.head = g.buckets[:0], 0
+	} else if cap(g.buckets) > 32 && cap(g.buckets) > 4*live {
+		// a target gone quiet gives its memory back
+		g.buckets, g.head = append(make([]lexCount, 0, 2*live), g.buckets[g.head:]...), 0
+	}
+}
+
+// nextDue is the earliest cutoff at which expire changes something.
+func (g *lexGroup) nextDue() int64 {
+	due := int64(math.MaxInt64)
+	if len(g.Hits) > 0 {
+		if g.minAt == 0 {
+			return math.MinInt64
+		}
+		due = g.minAt + 1
+	}
+	if g.head < len(g.buckets) {
+		due = min(due, int64(g.buckets[g.head].idx)*int64(lexBucket)+int64(lexBucket))
+	}
+	return due
 }
 
 type lexCached struct {
@@ -129,27 +247,6 @@ type lexCached struct {
 	top     string
 	lexs    string
 	span    time.Duration
-}
-
-// count adds one reply created at start's bucket, keeping Buckets sorted
-// (late replies from a slow crawl land in an older bucket).
-func (g *lexGroup) count(start int64) {
-	g.Total++
-	k := len(g.Buckets)
-	if k > 0 && g.Buckets[k-1].Start == start {
-		g.Buckets[k-1].N++
-		return
-	}
-	if k == 0 || g.Buckets[k-1].Start < start {
-		g.Buckets = append(g.Buckets, lexCount{start, 1})
-		return
-	}
-	i := sort.Search(k, func(i int) bool { return g.Buckets[i].Start >= start })
-	if i < k && g.Buckets[i].Start == start {
-		g.Buckets[i].N++
-		return
-	}
-	g.Buckets = slices.Insert(g.Buckets, i, lexCount{start, 1})
 }
 
 // lexHit is a matching reply, kept with what its evidence needs.
@@ -164,28 +261,58 @@ type lexHit struct {
 	Terms    []string       `json:"terms"`
 }
 
-func (d *lexDetector) group(r *model.Reply) string {
+// group returns the reply's group, creating it.
+func (d *lexDetector) group(r *model.Reply) *lexGroup {
+	var g *lexGroup
 	if d.spec.GroupBy == "all" {
-		return "all"
+		g = d.groups["all"]
+	} else {
+		g = d.byTarget[r.Target]
 	}
-	return "target:" + r.Target
+	if g != nil {
+		return g
+	}
+	key := "all"
+	if d.spec.GroupBy != "all" {
+		key = "target:" + r.Target
+	}
+	g = &lexGroup{key: key}
+	d.addGroup(g)
+	return g
+}
+
+func (d *lexDetector) addGroup(g *lexGroup) {
+	d.groups[g.key] = g
+	if t, ok := strings.CutPrefix(g.key, "target:"); ok {
+		d.byTarget[t] = g
+	}
+	g.pos = len(d.list)
+	d.list = append(d.list, g)
+}
+
+func (d *lexDetector) removeGroup(g *lexGroup) {
+	delete(d.groups, g.key)
+	if t, ok := strings.CutPrefix(g.key, "target:"); ok {
+		delete(d.byTarget, t)
+	}
+	last := d.list[len(d.list)-1]
+	d.list[g.pos] = last
+	last.pos = g.pos
+	d.list[len(d.list)-1] = nil
+	d.list = d.list[:len(d.list)-1]
 }
 
 func (d *lexDetector) Observe(it *Item) {
 	r := &it.Reply
-	key := d.group(r)
-	g := d.groups[key]
-	if g == nil {
-		g = &lexGroup{}
-		d.groups[key] = g
-	}
-	g.count(r.CreatedAt.Truncate(lexBucket).Unix())
+	g := d.group(r)
+	g.count(lexBucketOf(r.CreatedAt))
 	d.scratch = d.m.match(it.Norm, d.scratch)
 	if len(d.scratch) == 0 {
 		return
 	}
 	h := lexHit{Key: r.Key(), URL: r.URL, Target: r.Target, Platform: r.Platform, Author: r.Author,
 		Text: textClip(r.Text, 280), At: r.CreatedAt.UnixNano()}
+	h.Terms = make([]string, 0, len(d.scratch))
 	for _, id := range d.scratch {
 		h.Terms = append(h.Terms, d.m.labels[id])
 	}
@@ -196,46 +323,41 @@ func (d *lexDetector) Observe(it *Item) {
 	}
 }
 
+// Evaluate reports the groups whose matching replies pass the thresholds
+// at now. Only groups where something changed are worked out again (a
+// reply arrived, or something left the window); the others report their
+// last result, which is the same but for the evaluation time. Before, every
+// group was recomputed at every evaluation: ~1.3 s of the 2.1 s Evaluate
+// took per 400k replies.
 func (d *lexDetector) Evaluate(now time.Time) []Finding {
 	cutoff := now.Add(-d.spec.Window.D()).UnixNano()
 	var out []Finding
-	for key, g := range d.groups {
-		if len(g.Hits) > 0 && (g.minAt == 0 || g.minAt < cutoff) {
-			kept := g.Hits[:0]
-			g.minAt = 0
-			for _, h := range g.Hits {
-				if h.At >= cutoff {
-					kept = append(kept, h)
-					if g.minAt == 0 || h.At < g.minAt {
-						g.minAt = h.At
-					}
-				}
+	for i := 0; i < len(d.list); {
+		g := d.list[i]
+		if !g.dirty && cutoff < g.due {
+			if g.last != nil {
+				f := *g.last
+				f.WindowEnd = now.UTC()
+				out = append(out, f)
 			}
-			if len(kept) != len(g.Hits) {
-				g.version++
-			}
-			clear(g.Hits[len(kept):])
-			g.Hits = kept
-		}
-		// A bucket counts while it overlaps the window.
-		drop := 0
-		for drop < len(g.Buckets) && g.Buckets[drop].Start*int64(time.Second)+int64(lexBucket) <= cutoff {
-			g.Total -= g.Buckets[drop].N
-			drop++
-		}
-		if drop > 0 {
-			g.Buckets = append(g.Buckets[:0], g.Buckets[drop:]...)
-		}
-		total := g.Total
-		if len(g.Hits) == 0 && len(g.Buckets) == 0 {
-			delete(d.groups, key)
+			i++
 			continue
 		}
-		f, ok := d.finding(key, g, total, now)
+		g.dirty = false
+		g.expire(cutoff)
+		if len(g.Hits) == 0 && len(g.buckets) == 0 {
+			d.removeGroup(g) // the group that moved into slot i is next
+			continue
+		}
+		i++
+		g.due = g.nextDue()
+		f, ok := d.finding(g.key, g, g.Total, now)
 		if !ok {
 			g.Episode = 0
+			g.last = nil
 			continue
 		}
+		g.last = &f
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
@@ -420,6 +542,46 @@ type lexState struct {
 	Groups  map[string]*lexGroup `json:"groups"`
 }
 
+// lexGroupJSON is a group as the state stores it.
+type lexGroupJSON struct {
+	Buckets []lexCountJSON `json:"buckets"`
+	Total   int            `json:"total"`
+	Hits    []lexHit       `json:"hits"`
+	Episode int64          `json:"episode,omitempty"`
+}
+
+type lexCountJSON struct {
+	Start int64 `json:"s"` // unix seconds
+	N     int   `json:"n"`
+}
+
+func (g *lexGroup) MarshalJSON() ([]byte, error) {
+	w := lexGroupJSON{Buckets: make([]lexCountJSON, 0, len(g.buckets)-g.head), Total: g.Total, Hits: g.Hits, Episode: g.Episode}
+	for _, c := range g.buckets[g.head:] {
+		w.Buckets = append(w.Buckets, lexCountJSON{int64(c.idx) * lexBucketSec, int(c.n)})
+	}
+	return json.Marshal(w)
+}
+
+func (g *lexGroup) UnmarshalJSON(b []byte) error {
+	var w lexGroupJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*g = lexGroup{Total: w.Total, Hits: w.Hits, Episode: w.Episode}
+	for _, c := range w.Buckets {
+		if c.N < 0 || c.N > math.MaxUint32 {
+			return fmt.Errorf("bucket at %d counts %d replies", c.Start, c.N)
+		}
+		idx := lexBucketOf(time.Unix(c.Start, 0))
+		if k := len(g.buckets); k > 0 && g.buckets[k-1].idx >= idx {
+			return fmt.Errorf("buckets out of order at %d", c.Start)
+		}
+		g.buckets = append(g.buckets, lexCount{idx, uint32(c.N)})
+	}
+	return nil
+}
+
 func (d *lexDetector) MarshalState() ([]byte, error) {
 	b, err := json.Marshal(lexState{Version: 2, Groups: d.groups})
 	if err != nil {
@@ -436,9 +598,14 @@ func (d *lexDetector) UnmarshalState(b []byte) error {
 	if st.Version != 2 {
 		return fmt.Errorf("unmarshal narrative state: unknown version %d", st.Version)
 	}
-	if st.Groups == nil {
-		st.Groups = map[string]*lexGroup{}
+	d.groups, d.byTarget, d.list = map[string]*lexGroup{}, map[string]*lexGroup{}, nil
+	for _, key := range textSortedKeys(st.Groups) {
+		g := st.Groups[key]
+		if g == nil {
+			continue
+		}
+		g.key, g.dirty = key, true
+		d.addGroup(g)
 	}
-	d.groups = st.Groups
 	return nil
 }
