@@ -101,11 +101,24 @@ type lexDetector struct {
 	m      *lexMatcher
 	groups map[string]*lexGroup // by scope key: what the state holds
 	// byTarget finds a reply's group without building its scope key (a
-	// string concatenation per reply); list holds the same groups in a
-	// slice, so an evaluation visits them without iterating a map.
+	// string concatenation per reply). list holds the same groups in a
+	// slice and hot what an evaluation needs to decide whether to look at
+	// one: it reads 16 contiguous bytes per group instead of a map entry
+	// and a group struct each (a 1,000-target watchlist and an evaluation
+	// every 5 minutes make ~290,000 visits a day).
 	byTarget map[string]*lexGroup
 	list     []*lexGroup
+	hot      []lexHot
+	fired    int // findings at the last evaluation
 	scratch  []uint16
+}
+
+// lexHot says whether an evaluation must look at a group again: a reply
+// arrived (dirty), or a hit or bucket leaves the window (cutoff >= due).
+// Otherwise its result is the last one (lexGroup.last).
+type lexHot struct {
+	due   int64 // unix ns
+	dirty bool
 }
 
 type lexGroup struct {
@@ -126,15 +139,12 @@ type lexGroup struct {
 	cached  *lexCached
 	minAt   int64 // earliest hit (0 = unknown): no scan before it expires
 
-	// An evaluation looks at a group only when something can have
-	// changed: a reply arrived (dirty), or a hit or bucket leaves the
-	// window (cutoff >= due). Otherwise its result is the last one: last
-	// is the finding it gave (nil when it gave none), reported again with
-	// the new evaluation time.
-	dirty bool
-	due   int64 // unix ns
+	// last is the finding of the last evaluation that looked at the
+	// group, valid when fired; evaluations that need not look report it
+	// again with their own time.
 	last  *Finding
-	pos   int // index in lexDetector.list
+	fired bool
+	pos   int // index in lexDetector.list and hot
 }
 
 // lexCount is one bucket: 8 bytes, as a busy target holds hundreds.
@@ -162,7 +172,6 @@ func lexBucketOf(t time.Time) int32 {
 // replies from a slow crawl land in an older bucket).
 func (g *lexGroup) count(idx int32) {
 	g.Total++
-	g.dirty = true
 	live := g.buckets[g.head:]
 	k := len(live)
 	if k > 0 && live[k-1].idx == idx {
@@ -288,6 +297,7 @@ func (d *lexDetector) addGroup(g *lexGroup) {
 	}
 	g.pos = len(d.list)
 	d.list = append(d.list, g)
+	d.hot = append(d.hot, lexHot{dirty: true})
 }
 
 func (d *lexDetector) removeGroup(g *lexGroup) {
@@ -295,17 +305,19 @@ func (d *lexDetector) removeGroup(g *lexGroup) {
 	if t, ok := strings.CutPrefix(g.key, "target:"); ok {
 		delete(d.byTarget, t)
 	}
-	last := d.list[len(d.list)-1]
-	d.list[g.pos] = last
+	k := len(d.list) - 1
+	last := d.list[k]
+	d.list[g.pos], d.hot[g.pos] = last, d.hot[k]
 	last.pos = g.pos
-	d.list[len(d.list)-1] = nil
-	d.list = d.list[:len(d.list)-1]
+	d.list[k] = nil
+	d.list, d.hot = d.list[:k], d.hot[:k]
 }
 
 func (d *lexDetector) Observe(it *Item) {
 	r := &it.Reply
 	g := d.group(r)
 	g.count(lexBucketOf(r.CreatedAt))
+	d.hot[g.pos].dirty = true
 	d.scratch = d.m.match(it.Norm, d.scratch)
 	if len(d.scratch) == 0 {
 		return
@@ -331,11 +343,11 @@ func (d *lexDetector) Observe(it *Item) {
 // took per 400k replies.
 func (d *lexDetector) Evaluate(now time.Time) []Finding {
 	cutoff := now.Add(-d.spec.Window.D()).UnixNano()
-	var out []Finding
-	for i := 0; i < len(d.list); {
-		g := d.list[i]
-		if !g.dirty && cutoff < g.due {
-			if g.last != nil {
+	out := make([]Finding, 0, d.fired+4)
+	for i := 0; i < len(d.hot); {
+		h := &d.hot[i]
+		if !h.dirty && cutoff < h.due {
+			if g := d.list[i]; g.fired {
 				f := *g.last
 				f.WindowEnd = now.UTC()
 				out = append(out, f)
@@ -343,23 +355,28 @@ func (d *lexDetector) Evaluate(now time.Time) []Finding {
 			i++
 			continue
 		}
-		g.dirty = false
+		g := d.list[i]
+		h.dirty = false
 		g.expire(cutoff)
 		if len(g.Hits) == 0 && len(g.buckets) == 0 {
 			d.removeGroup(g) // the group that moved into slot i is next
 			continue
 		}
 		i++
-		g.due = g.nextDue()
+		h.due = g.nextDue()
 		f, ok := d.finding(g.key, g, g.Total, now)
+		g.fired = ok
 		if !ok {
 			g.Episode = 0
-			g.last = nil
 			continue
 		}
-		g.last = &f
+		if g.last == nil {
+			g.last = new(Finding)
+		}
+		*g.last = f
 		out = append(out, f)
 	}
+	d.fired = len(out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
 	return out
 }
@@ -598,14 +615,14 @@ func (d *lexDetector) UnmarshalState(b []byte) error {
 	if st.Version != 2 {
 		return fmt.Errorf("unmarshal narrative state: unknown version %d", st.Version)
 	}
-	d.groups, d.byTarget, d.list = map[string]*lexGroup{}, map[string]*lexGroup{}, nil
+	d.groups, d.byTarget, d.list, d.hot = map[string]*lexGroup{}, map[string]*lexGroup{}, nil, nil
 	for _, key := range textSortedKeys(st.Groups) {
 		g := st.Groups[key]
 		if g == nil {
 			continue
 		}
-		g.key, g.dirty = key, true
-		d.addGroup(g)
+		g.key = key
+		d.addGroup(g) // dirty: looked at by the next evaluation
 	}
 	return nil
 }

@@ -53,8 +53,8 @@ func TestNarrativeIncrementalMatchesFull(t *testing.T) {
 						restored.Observe(it)
 					}
 				}
-				for _, gr := range full.list {
-					gr.dirty = true
+				for i := range full.hot {
+					full.hot[i].dirty = true
 				}
 				got, want := inc.Evaluate(now), full.Evaluate(now)
 				steps++
