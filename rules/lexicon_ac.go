@@ -181,33 +181,39 @@ type lexScan struct {
 	litFold []bool // … in Folded
 }
 
-// scan reads s once and records the patterns of the given passes that occur
-// in it (a phrase or keyword only at word boundaries).
+// scan reads s and records the patterns of pass that occur in it (a
+// phrase or keyword only at word boundaries). The loop is one dependent
+// load per byte, ~1.6 ns per byte on the benchmark stream; reading two or
+// four stretches of a reply side by side, so that their chains overlap in
+// the processor, measured no faster here and was left out.
 func (a *lexAC) scan(s string, pass uint8, r *lexScan) {
 	delta, first, class := a.delta, a.firstOut, &a.class
 	cur := int32(0)
 	for i := 0; i < len(s); i++ {
 		cur = delta[cur+int32(class[s[i]])]
 		if cur >= first {
-			k := (cur - first) / a.nc
-			for _, o := range a.outs[a.outAt[k]:a.outAt[k+1]] {
-				if o.pass&pass == 0 {
-					continue
-				}
-				end := i + 1
-				if o.lit {
-					if o.pass == lexPassText {
-						r.litText[o.id] = true
-					} else {
-						r.litFold[o.id] = true
-					}
-					continue
-				}
-				if r.term[o.id] || !lexBoundaryOK(s, end-int(o.n), end, o.bound) {
-					continue
-				}
-				r.term[o.id] = true
+			a.report(s, i+1, cur, pass, r)
+		}
+	}
+}
+
+// report records the patterns of pass that end at end in state cur.
+func (a *lexAC) report(s string, end int, cur int32, pass uint8, r *lexScan) {
+	k := (cur - a.firstOut) / a.nc
+	for _, o := range a.outs[a.outAt[k]:a.outAt[k+1]] {
+		if o.pass&pass == 0 {
+			continue
+		}
+		if o.lit {
+			if o.pass == lexPassText {
+				r.litText[o.id] = true
+			} else {
+				r.litFold[o.id] = true
 			}
+			continue
+		}
+		if !r.term[o.id] && lexBoundaryOK(s, end-int(o.n), end, o.bound) {
+			r.term[o.id] = true
 		}
 	}
 }
