@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -256,6 +257,12 @@ type lexCached struct {
 	top     string
 	lexs    string
 	span    time.Duration
+	head    string // the summary up to the share
+}
+
+// lexPercent is share as a percentage with one decimal, as %.1f prints it.
+func lexPercent(share float64) string {
+	return strconv.FormatFloat(100*share, 'f', 1, 64)
 }
 
 // lexHit is a matching reply, kept with what its evidence needs.
@@ -343,14 +350,14 @@ func (d *lexDetector) Observe(it *Item) {
 // took per 400k replies.
 func (d *lexDetector) Evaluate(now time.Time) []Finding {
 	cutoff := now.Add(-d.spec.Window.D()).UnixNano()
+	end := now.UTC()
 	out := make([]Finding, 0, d.fired+4)
 	for i := 0; i < len(d.hot); {
 		h := &d.hot[i]
 		if !h.dirty && cutoff < h.due {
 			if g := d.list[i]; g.fired {
-				f := *g.last
-				f.WindowEnd = now.UTC()
-				out = append(out, f)
+				out = append(out, *g.last)
+				out[len(out)-1].WindowEnd = end
 			}
 			i++
 			continue
@@ -420,8 +427,15 @@ func (d *lexDetector) finding(key string, g *lexGroup, total int, now time.Time)
 	f.Metrics = maps.Clone(c.f.Metrics)
 	f.Metrics["replies_total"] = float64(total)
 	f.Metrics["share"] = textRound(share, 4)
-	f.Summary = fmt.Sprintf("%d replies from %d accounts to %s used the %s lexicon within %s (%.1f%% of %d replies): %s",
-		count, c.authors, textTargets(d.env, f.Targets), c.lexs, textSpan(c.span), 100*share, total, c.top)
+	// A firing group is worked out again at every evaluation after a new
+	// reply, which changes only the share: the rest of the sentence is
+	// kept with the matches it describes. (Was fmt.Sprintf of the whole
+	// sentence each time.)
+	if c.head == "" {
+		c.head = fmt.Sprintf("%d replies from %d accounts to %s used the %s lexicon within %s (",
+			count, c.authors, textTargets(d.env, f.Targets), c.lexs, textSpan(c.span))
+	}
+	f.Summary = c.head + lexPercent(share) + "% of " + strconv.Itoa(total) + " replies): " + c.top
 	f.Evidence.Reason = f.Summary
 	return f, true
 }

@@ -2,12 +2,12 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/mpwatch/mpwatch/model"
 	"github.com/mpwatch/mpwatch/rules/text"
 )
 
@@ -168,4 +168,16 @@ func TestLexBucketsSlide(t *testing.T) {
 	}
 }
 
-var _ = model.Mastodon
+func TestLexPercentPrintsLikeFmt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	shares := []float64{0, 1, 0.05, 0.0005, 0.00049999, 0.12345, 0.99999, 1.0 / 3, 2.0 / 3}
+	for range 10000 {
+		n := 1 + rng.IntN(5000)
+		shares = append(shares, float64(rng.IntN(n+1))/float64(n))
+	}
+	for _, s := range shares {
+		if got, want := lexPercent(s), fmt.Sprintf("%.1f", 100*s); got != want {
+			t.Errorf("share %v: %q, want %q", s, got, want)
+		}
+	}
+}
