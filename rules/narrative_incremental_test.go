@@ -152,7 +152,7 @@ func TestLexBucketsSlide(t *testing.T) {
 		if g.Total != sum {
 			t.Fatalf("step %d: total %d, want %d", step, g.Total, sum)
 		}
-		if cap(g.buckets) > 3*len(live)+16 && step > 600 {
+		if cap(g.buckets) > 3*len(live)/2+8 && step > 600 {
 			t.Fatalf("step %d: %d buckets held for %d live", step, cap(g.buckets), len(live))
 		}
 	}
