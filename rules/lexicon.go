@@ -239,13 +239,13 @@ func (m *lexMatcher) match(n text.Normalized, dst []uint16) []uint16 {
 	clear(sc.litText)
 	clear(sc.litFold)
 	same := n.Folded == n.Text
-	if same {
+	switch {
+	case same:
 		m.ac.scan(n.Text, lexPassText|lexPassFold, sc)
-	} else {
+	case m.hasFold:
+		m.ac.scan2(n.Text, 0, len(n.Text), lexPassText, n.Folded, 0, len(n.Folded), lexPassFold, sc)
+	default:
 		m.ac.scan(n.Text, lexPassText, sc)
-		if m.hasFold {
-			m.ac.scan(n.Folded, lexPassFold, sc)
-		}
 	}
 	dst = dst[:0]
 	for i := range m.terms {

@@ -155,6 +155,12 @@ func lexCorpus(t testing.TB) []string {
 			out = append(out, r.Text)
 		}
 	}
+	// Long texts are read in two halves: joined replies put terms across
+	// the middle.
+	n := len(out)
+	for i := 0; i+5 < n; i += 7 {
+		out = append(out, strings.Join(out[i:i+2+i%4], " "))
+	}
 	out = append(out,
 		"Le député a été accusé de crimes graves, quel scandale !",
 		"le depute a ete accuse de crimes graves, quel scandale",
