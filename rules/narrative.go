@@ -111,6 +111,7 @@ type lexDetector struct {
 	list     []*lexGroup
 	hot      []lexHot
 	firing   []*lexGroup // Evaluate's scratch
+	spare    Finding     // where a group without a last finding is worked out
 	scratch  []uint16
 }
 
@@ -382,13 +383,19 @@ func (d *lexDetector) Evaluate(now time.Time) []Finding {
 		}
 		i++
 		h.due = g.nextDue()
-		if g.last == nil {
-			g.last = new(Finding)
+		dst := g.last
+		if dst == nil {
+			dst = &d.spare
 		}
-		g.fired = d.finding(g.key, g, g.Total, now, g.last)
+		g.fired = d.finding(g.key, g, g.Total, now, dst)
 		if !g.fired {
 			g.Episode = 0
+			g.last = nil // most groups never fire: no finding kept for them
 			continue
+		}
+		if g.last == nil {
+			g.last = new(Finding)
+			*g.last, d.spare = d.spare, Finding{}
 		}
 		firing = append(firing, g)
 	}
