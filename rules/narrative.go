@@ -121,6 +121,7 @@ type lexDetector struct {
 type lexHot struct {
 	due   int64 // unix ns
 	dirty bool
+	fired bool // the group had a finding at the last look
 }
 
 type lexGroup struct {
@@ -142,11 +143,10 @@ type lexGroup struct {
 	minAt   int64 // earliest hit (0 = unknown): no scan before it expires
 
 	// last is the finding of the last evaluation that looked at the
-	// group, valid when fired; evaluations that need not look report it
-	// again with their own time.
-	last  *Finding
-	fired bool
-	pos   int // index in lexDetector.list and hot
+	// group, when it had one (lexHot.fired); evaluations that need not
+	// look report it again with their own time.
+	last *Finding
+	pos  int // index in lexDetector.list and hot
 }
 
 // lexCount is one bucket: 8 bytes, as a busy target holds hundreds.
@@ -367,14 +367,14 @@ func (d *lexDetector) Evaluate(now time.Time) []Finding {
 	firing := d.firing[:0]
 	for i := 0; i < len(d.hot); {
 		h := &d.hot[i]
-		g := d.list[i]
 		if !h.dirty && cutoff < h.due {
-			if g.fired {
-				firing = append(firing, g)
+			if h.fired {
+				firing = append(firing, d.list[i])
 			}
 			i++
 			continue
 		}
+		g := d.list[i]
 		h.dirty = false
 		g.expire(cutoff)
 		if len(g.Hits) == 0 && len(g.buckets) == 0 {
@@ -387,8 +387,8 @@ func (d *lexDetector) Evaluate(now time.Time) []Finding {
 		if dst == nil {
 			dst = &d.spare
 		}
-		g.fired = d.finding(g.key, g, g.Total, now, dst)
-		if !g.fired {
+		h.fired = d.finding(g.key, g, g.Total, now, dst)
+		if !h.fired {
 			g.Episode = 0
 			g.last = nil // most groups never fire: no finding kept for them
 			continue
