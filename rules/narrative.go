@@ -160,7 +160,7 @@ const lexBucketSec = int64(lexBucket / time.Second)
 // lexBucketOf is the number of the bucket t falls in: t.Truncate(lexBucket)
 // in seconds, divided by the bucket width (the zero time is a whole number
 // of buckets before the Unix epoch). Times beyond the int32 range of bucket
-// numbers (before 1949 or after 22,000 AD) are clamped to its ends.
+// numbers (some 20,000 years either side of 1970) are clamped to its ends.
 func lexBucketOf(t time.Time) int32 {
 	s := t.Unix()
 	q := s / lexBucketSec
