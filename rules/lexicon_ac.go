@@ -181,6 +181,7 @@ type lexScan struct {
 	term    []bool // phrase or keyword i occurs as a whole word
 	litText []bool // regex literal j occurs in Text
 	litFold []bool // … in Folded
+	found   bool   // one of the above was set
 }
 
 // The scan is a chain of dependent loads: each transition needs the state
@@ -255,10 +256,12 @@ func (a *lexAC) report(s string, end int, cur uint32, pass uint8, r *lexScan) {
 			} else {
 				r.litFold[o.id] = true
 			}
+			r.found = true
 			continue
 		}
 		if !r.term[o.id] && lexBoundaryOK(s, end-int(o.n), end, o.bound) {
 			r.term[o.id] = true
+			r.found = true
 		}
 	}
 }
