@@ -96,6 +96,10 @@ func (s *NarrativeSpec) NewDetector(env Env) (Detector, error) {
 // the denominator of min_share.
 const lexBucket = 5 * time.Minute
 
+// lexDetector is the narrative rule's running state. Its costs, measured
+// with BenchmarkEachRule/accusation-narrative on the shared 2-core machine
+// against the version before this layout, run alternately: 5,100-5,900 →
+// 1,600-1,800 ns per reply, 55 → 44 B live per reply in the window.
 type lexDetector struct {
 	spec   NarrativeSpec
 	env    Env
