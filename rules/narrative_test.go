@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,24 +78,30 @@ func TestLexiconMatching(t *testing.T) {
 	}
 }
 
-func TestRequiredLiteral(t *testing.T) {
-	tests := []struct{ expr, want string }{
-		{`\baccus\w*\b.{0,60}\bcrim(e|es|inal)\b`, "accus"},
-		{`\bcrim(e|es|inal)\b.{0,40}\b(mp|minister)\b`, "crim"},
-		{`foreign (agent|interference)`, "foreign "},
-		{`(?i)scandal`, ""},
-		{`a|b`, ""},
-		{`x*`, ""},
-		{`(corrupt)+ion`, "corrupt"},
+func TestRequiredLiterals(t *testing.T) {
+	tests := []struct {
+		expr string
+		want []string
+	}{
+		{`\baccus\w*\b.{0,60}\bcrim(e|es|inal)\b`, []string{"accus", "crim"}},
+		{`\bcrim(e|es|inal)\b.{0,40}\b(mp|minister)\b`, []string{"crim", "m"}}, // factored as m(p|inister)
+		{`foreign (agent|interference)`, []string{"foreign "}},
+		{`(?i)scandal`, nil},
+		{`a|b`, nil},
+		{`x*`, nil},
+		{`(corrupt)+ion`, []string{"corrupt", "ion"}},
+		{`(ab){2}c?d`, []string{"ab", "d"}},
+		{`\x{FFFD}x`, nil}, // U+FFFD also matches invalid bytes: no literal
 	}
 	for _, tt := range tests {
-		if got := requiredLiteral(tt.expr); got != tt.want {
-			t.Errorf("requiredLiteral(%q) = %q, want %q", tt.expr, got, tt.want)
+		if got := requiredLiterals(tt.expr); !slices.Equal(got, tt.want) {
+			t.Errorf("requiredLiterals(%q) = %q, want %q", tt.expr, got, tt.want)
 		}
 	}
 }
 
-func TestContainsWord(t *testing.T) {
+// TestLexWordBoundaries checks where a keyword counts as a whole word.
+func TestLexWordBoundaries(t *testing.T) {
 	tests := []struct {
 		s, pat string
 		want   bool
@@ -103,14 +110,22 @@ func TestContainsWord(t *testing.T) {
 		{"scandal", "scandal", true},
 		{"scandals", "scandal", false},
 		{"the scandals and the scandal", "scandal", true},
+		{"the scandals and the scandalous", "scandal", false},
 		{"x-scandal!", "scandal", true},
+		{"_scandal", "scandal", false},
+		{"scandal2", "scandal", false},
+		{"éscandal", "scandal", false},
 		{"议员丑闻曝光", "丑闻", true},
 		{"mp丑闻", "丑闻", true},
+		{"pot-de-vin!", "pot-de-vin", true},
+		{"pot-de-vins", "pot-de-vin", false},
 		{"", "x", false},
 	}
 	for _, tt := range tests {
-		if got := lexContainsWord(tt.s, tt.pat); got != tt.want {
-			t.Errorf("lexContainsWord(%q, %q) = %v", tt.s, tt.pat, got)
+		m := lexCompileT(t, []Lexicon{{Name: "l", Languages: map[string]LexiconTerms{"en": {Keywords: []string{tt.pat}}}}})
+		got := len(m.match(text.Normalized{Text: tt.s, Folded: tt.s}, nil)) == 1
+		if got != tt.want {
+			t.Errorf("keyword %q in %q: %v, want %v", tt.pat, tt.s, got, tt.want)
 		}
 	}
 }
