@@ -1,6 +1,8 @@
 package text
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +160,99 @@ func BenchmarkLSHCandidates(b *testing.B) {
 		cand = l.Candidates(queries[i%len(queries)], cand)
 	}
 	b.ReportMetric(float64(len(cand)), "candidates")
+}
+
+// syntheticMix is a reply mix shaped like the rules package's generated
+// traffic (BenchmarkRules1M): nine in ten replies of 6 to 40 invented
+// words in Latin letters with a few accents, one in ten of 10 to 80 Han
+// characters. It complements benchMix's real texts with the lengths and
+// the share of Chinese that the rule benchmarks see.
+func syntheticMix(n int) []string {
+	rng := rand.New(rand.NewPCG(7, 9))
+	syll := []string{"ka", "lo", "mi", "ne", "po", "ru", "sa", "te", "vi", "za", "ber", "con", "dis", "gra", "pol", "ment", "tion", "ing", "é", "ou"}
+	vocab := make([]string, 3000)
+	for i := range vocab {
+		var b strings.Builder
+		for range 1 + rng.IntN(3) {
+			b.WriteString(syll[rng.IntN(len(syll))])
+		}
+		vocab[i] = b.String()
+	}
+	out := make([]string, n)
+	for i := range out {
+		var b strings.Builder
+		if rng.IntN(10) == 0 {
+			for range 10 + rng.IntN(70) {
+				b.WriteRune(rune(0x4E00 + rng.IntN(3000)))
+			}
+		} else {
+			for j := range 6 + rng.IntN(35) {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(vocab[rng.IntN(len(vocab))])
+			}
+		}
+		out[i] = Normalize(b.String()).Folded
+	}
+	return out
+}
+
+// BenchmarkTextPrep is the per-text work of repeated_narrative's flush for
+// a new text, in its order and with its shipped banding (30×4): shingle
+// hashes, their 16-bit set, the MinHash signature from the hashes, the
+// band keys. Each stage also runs alone so a profile is not needed to see
+// where the time goes.
+func BenchmarkTextPrep(b *testing.B) {
+	mixes := []struct {
+		name  string
+		texts []string
+	}{
+		{"real", nil},
+		{"synthetic", syntheticMix(512)},
+	}
+	for _, s := range benchMix(b) {
+		mixes[0].texts = append(mixes[0].texts, Normalize(s).Folded)
+	}
+	l := NewLSH(30, 4)
+	m := NewMinHasher(l.SigLen(), 0x6d7077617463682d)
+	for _, mix := range mixes {
+		var (
+			set   []uint32
+			set16 []uint16
+			sig   []uint32
+			keys  []uint32
+		)
+		shingles := 0
+		for _, s := range mix.texts {
+			shingles += len(AppendShingleHashes(nil, s))
+		}
+		perText := float64(shingles) / float64(len(mix.texts))
+		run := func(name string, f func(i int)) {
+			b.Run(mix.name+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					f(i)
+					if i++; i == len(mix.texts) {
+						i = 0
+					}
+				}
+				b.ReportMetric(perText, "shingles/text")
+			})
+		}
+		run("all", func(i int) {
+			set = AppendShingleHashes(set, mix.texts[i])
+			set16 = Compact16(set, set16)
+			sig = m.Signature(set, sig)
+			keys = l.BandKeys(sig, keys)
+		})
+		run("shingles", func(i int) { set = AppendShingleHashes(set, mix.texts[i]) })
+		hashes := make([][]uint32, len(mix.texts))
+		for i, s := range mix.texts {
+			hashes[i] = AppendShingleHashes(nil, s)
+		}
+		run("compact16", func(i int) { set16 = Compact16(hashes[i], set16) })
+		run("signature", func(i int) { sig = m.Signature(hashes[i], sig) })
+	}
 }

@@ -12,11 +12,15 @@ type MinHasher struct {
 	k    int
 	seed uint64
 	// probes caches the first probeCache bins of each empty bin's probe
-	// sequence, which is all short replies usually need.
+	// sequence. A bin borrows after k/filled probes on average: 3 for a
+	// 40-shingle reply at 120 bins, 12 for a 10-shingle one. With 8 cached,
+	// computing the rest was a fifth of the time of signing the short
+	// replies of benchMix; 32 (7.5 KB at 120 bins) leave it to replies of
+	// a handful of shingles.
 	probes []uint16
 }
 
-const probeCache = 8
+const probeCache = 32
 
 // NewMinHasher returns a hasher with k bins (1..4096). The seed fixes the
 // hash family: signatures from hashers with different seeds do not compare.
@@ -58,18 +62,20 @@ func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 	}
 	var filledBuf [64]uint64
 	filled := filledBuf[:(k+63)/64]
-	nfilled := 0
+	// No branch per shingle: whether a bin is new and whether a value is
+	// its new minimum are coin flips the processor cannot predict, and the
+	// branches cost more than the hashing (2.4 µs for a 160-shingle reply
+	// at 120 bins; about 0.6 µs without them).
+	seed := m.seed
 	for _, x := range set {
-		h := mix64(uint64(x) ^ m.seed)
+		h := mix64(uint64(x) ^ seed)
 		bin, _ := bits.Mul64(h, uint64(k)) // high word: uniform in [0,k)
-		v := uint32(h)
-		if filled[bin/64]&(1<<(bin%64)) == 0 {
-			filled[bin/64] |= 1 << (bin % 64)
-			nfilled++
-			dst[bin] = v
-		} else if v < dst[bin] {
-			dst[bin] = v
-		}
+		filled[bin>>6] |= 1 << (bin & 63)
+		dst[bin] = min(dst[bin], uint32(h))
+	}
+	nfilled := 0
+	for _, w := range filled {
+		nfilled += bits.OnesCount64(w)
 	}
 	if nfilled == 0 {
 		clear(dst)
@@ -78,24 +84,32 @@ func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 	if nfilled == k {
 		return dst
 	}
-	for i := 0; i < k; i++ {
-		if filled[i/64]&(1<<(i%64)) != 0 {
-			continue
+	// Densify: visit only the empty bins, by the zero bits of filled.
+	for wi, w := range filled {
+		empty := ^w
+		if last := k - wi*64; last < 64 {
+			empty &= 1<<last - 1
 		}
-		for t := uint64(1); ; t++ {
-			var j uint64
-			if t <= probeCache {
-				j = uint64(m.probes[i*probeCache+int(t)-1])
-			} else {
-				j = m.probe(i, t)
-			}
-			if filled[j/64]&(1<<(j%64)) != 0 {
-				dst[i] = dst[j]
-				break
-			}
+		for ; empty != 0; empty &= empty - 1 {
+			i := wi*64 + bits.TrailingZeros64(empty)
+			dst[i] = dst[m.source(i, filled)]
 		}
 	}
 	return dst
+}
+
+// source is the first filled bin of empty bin i's probe sequence.
+func (m *MinHasher) source(i int, filled []uint64) uint64 {
+	for _, j := range m.probes[i*probeCache : (i+1)*probeCache] {
+		if filled[j>>6]&(1<<(j&63)) != 0 {
+			return uint64(j)
+		}
+	}
+	for t := uint64(probeCache + 1); ; t++ {
+		if j := m.probe(i, t); filled[j>>6]&(1<<(j&63)) != 0 {
+			return j
+		}
+	}
 }
 
 // mix64 is the splitmix64 finaliser: a bijection that spreads every input
