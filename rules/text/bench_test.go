@@ -11,7 +11,7 @@ import (
 
 // benchMix is a reply mix like the watched traffic: mostly English, some
 // French, some Chinese (Simplified and Traditional), some Mastodon HTML.
-func benchMix(b *testing.B) []string {
+func benchMix(b testing.TB) []string {
 	b.Helper()
 	en := readTexts(b, "../testdata/narrative/pheme_ottawa.jsonl")
 	zh := readTexts(b, "../testdata/narrative/weibo_ced.jsonl")

@@ -219,45 +219,18 @@ func Jaccard[T uint16 | uint32](a, b []T) float64 {
 // moves their Jaccard by well under 0.01. set need not be sorted.
 func Compact16(set []uint32, dst []uint16) []uint16 {
 	n := len(set)
+	if n >= compactBitmapMin {
+		return compactBitmap(set, dst[:0])
+	}
 	if n == 0 {
 		return dst[:0]
 	}
-	if n > compactBitmapMin {
-		return compactBitmap(set, dst[:0])
-	}
 	if cap(dst) < n {
-		dst = make([]uint16, n, n+n/4)
+		dst = make([]uint16, n)
 	}
 	dst = dst[:n]
-	if n >= compactBucketMin {
-		// Scatter by the top bits into 2n to 4n buckets (a counting
-		// sort), so that the insertion sort below seldom moves a value.
-		// Reply-sized sets took 2.2 µs through a 65,536-bit map, which is
-		// read and cleared over its whole span whatever the set's size;
-		// this way they take about 0.6 µs. (n/2 to 8n buckets measured
-		// the same, within noise.)
-		shift := uint(16 - min(max(bits.Len(uint(n))+1, 4), 10))
-		var start [1024]uint16
-		for _, h := range set {
-			start[uint16(h^h>>16)>>shift&1023]++
-		}
-		// The running sum stays in a register: summing in place chained
-		// every bucket's store to the next one's load.
-		sum := uint16(0)
-		for b, c := range start[:1<<(16-shift)] {
-			start[b] = sum
-			sum += c
-		}
-		for _, h := range set {
-			v := uint16(h ^ h>>16)
-			b := v >> shift & 1023
-			dst[start[b]] = v
-			start[b]++
-		}
-	} else {
-		for i, h := range set {
-			dst[i] = uint16(h ^ h>>16)
-		}
+	for i, h := range set {
+		dst[i] = uint16(h ^ h>>16)
 	}
 	// Insertion sort, then drop repeats (now neighbours).
 	for i := 1; i < n; i++ {
@@ -278,36 +251,44 @@ func Compact16(set []uint32, dst []uint16) []uint16 {
 	return dst[:m]
 }
 
-// Set sizes where Compact16 changes method: below compactBucketMin a plain
-// insertion sort; above compactBitmapMin the 65,536-bit map, whose fixed
-// cost of reading and clearing up to 8 KB no longer matters.
-const (
-	compactBucketMin = 24
-	compactBitmapMin = 2048
-)
+// compactBitmapMin is the set size from which Compact16 sorts through a
+// bitmap rather than by insertion (measured: equal at 16 values, the
+// bitmap 1.5 times faster at 32).
+const compactBitmapMin = 16
 
 // compactBitmap sorts through a 65,536-bit map (8 KB, stays in cache),
-// which de-duplicates for free.
+// which de-duplicates for free. A second level, one bit per word of the
+// map, lets the read-out visit only the words holding values: reading
+// and clearing the map over the span of the set, as before, cost 2.2 µs
+// per generated reply (127 shingles), this way 0.45 µs, and a counting
+// sort by the top bits followed by an insertion sort 0.75 µs.
 func compactBitmap(set []uint32, dst []uint16) []uint16 {
-	bm := bitmaps.Get().(*[1024]uint64)
-	lo, hi := 1024, 0
+	bm := bitmaps.Get().(*sortMap)
 	for _, h := range set {
 		v := uint16(h ^ h>>16)
-		w := int(v >> 6)
-		bm[w] |= 1 << (v & 63)
-		lo, hi = min(lo, w), max(hi, w)
+		bm.words[v>>6] |= 1 << (v & 63)
+		bm.summary[v>>12] |= 1 << (v >> 6 & 63)
 	}
-	for w := lo; w <= hi; w++ {
-		for x := bm[w]; x != 0; x &= x - 1 {
-			dst = append(dst, uint16(w<<6|bits.TrailingZeros64(x)))
+	for s, sw := range bm.summary {
+		for ; sw != 0; sw &= sw - 1 {
+			w := s<<6 | bits.TrailingZeros64(sw)
+			for x := bm.words[w]; x != 0; x &= x - 1 {
+				dst = append(dst, uint16(w<<6|bits.TrailingZeros64(x)))
+			}
+			bm.words[w] = 0
 		}
-		bm[w] = 0
+		bm.summary[s] = 0
 	}
 	bitmaps.Put(bm)
 	return dst
 }
 
-var bitmaps = sync.Pool{New: func() any { return new([1024]uint64) }}
+type sortMap struct {
+	words   [1024]uint64
+	summary [16]uint64
+}
+
+var bitmaps = sync.Pool{New: func() any { return new(sortMap) }}
 
 // Marks is a 65,536-bit set of 16-bit shingles (8 KB, stays in cache).
 // Marking one set once and probing it with each of many others is how one

@@ -239,16 +239,25 @@ func TestCompact16(t *testing.T) {
 			t.Fatal("not a sorted set")
 		}
 	}
-	// The bitmap path (long sets) and the sort path agree.
+	// Both paths (insertion sort for short sets, bitmap for long ones)
+	// give the sorted set of folded values, repeats and all, at every size,
+	// and reuse of dst does not leak old values.
 	long := AppendShingleHashes(nil, Normalize(narrativeEN+" "+narrativeFR+" "+narrativeEN).Folded)
-	want := make([]uint16, 0, len(long))
-	for _, h := range long {
-		want = append(want, uint16(h^h>>16))
+	long = append(long, long[:40]...)
+	var got []uint16
+	for n := 0; n <= len(long); n++ {
+		want := make([]uint16, 0, n)
+		for _, h := range long[:n] {
+			want = append(want, uint16(h^h>>16))
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got = Compact16(long[:n], got); !slices.Equal(got, want) {
+			t.Fatalf("%d hashes: %v, want %v", n, got, want)
+		}
 	}
-	slices.Sort(want)
-	want = slices.Compact(want)
-	if got := Compact16(long, nil); !slices.Equal(got, want) || len(long) < 48 {
-		t.Errorf("bitmap path: %d of %d values, want %d", len(got), len(long), len(want))
+	if len(long) < 3*compactBitmapMin {
+		t.Fatalf("only %d hashes: the bitmap path is hardly tested", len(long))
 	}
 	// Unrelated real replies stay unrelated.
 	texts := readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")
