@@ -71,13 +71,24 @@ func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 		bin, _ := bits.Mul64(h, uint64(k)) // high word: uniform in [0,k)
 		dst[bin] = min(dst[bin], uint32(h), emptyBin-1)
 	}
-	var filledBuf [64]uint64
+	// Filled bins twice over: a bitmap, to visit only the empty ones, and a
+	// byte per bin, for the probes to test with one load.
+	var (
+		filledBuf [64]uint64
+		flagBuf   [512]uint8
+	)
 	filled := filledBuf[:(k+63)/64]
+	flags := flagBuf[:]
+	if k > len(flagBuf) {
+		flags = make([]uint8, k)
+	}
 	nfilled := 0
 	for wi := range filled {
 		var w uint64
 		for b, v := range dst[wi*64 : min(wi*64+64, k)] {
-			w |= ((uint64(v)+1)>>32 ^ 1) << b
+			f := (uint64(v)+1)>>32 ^ 1
+			w |= f << b
+			flags[wi*64+b] = uint8(f)
 		}
 		filled[wi] = w
 		nfilled += bits.OnesCount64(w)
@@ -97,7 +108,7 @@ func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 		}
 		for ; empty != 0; empty &= empty - 1 {
 			i := wi*64 + bits.TrailingZeros64(empty)
-			dst[i] = dst[m.source(i, filled)]
+			dst[i] = dst[m.source(i, flags)]
 		}
 	}
 	return dst
@@ -111,24 +122,18 @@ const emptyBin = ^uint32(0)
 // first hit is picked from the mask: with one branch per probe, the
 // processor mispredicted about once per empty bin, as many as half the
 // bins of a short reply.
-func (m *MinHasher) source(i int, filled []uint64) uint64 {
+func (m *MinHasher) source(i int, flags []uint8) uint64 {
 	p := m.probes[i*probeCache : (i+1)*probeCache]
 	for len(p) >= 8 {
-		mask := filled[p[0]>>6]>>(p[0]&63)&1 |
-			filled[p[1]>>6]>>(p[1]&63)&1<<1 |
-			filled[p[2]>>6]>>(p[2]&63)&1<<2 |
-			filled[p[3]>>6]>>(p[3]&63)&1<<3 |
-			filled[p[4]>>6]>>(p[4]&63)&1<<4 |
-			filled[p[5]>>6]>>(p[5]&63)&1<<5 |
-			filled[p[6]>>6]>>(p[6]&63)&1<<6 |
-			filled[p[7]>>6]>>(p[7]&63)&1<<7
+		mask := uint(flags[p[0]]) | uint(flags[p[1]])<<1 | uint(flags[p[2]])<<2 | uint(flags[p[3]])<<3 |
+			uint(flags[p[4]])<<4 | uint(flags[p[5]])<<5 | uint(flags[p[6]])<<6 | uint(flags[p[7]])<<7
 		if mask != 0 {
-			return uint64(p[bits.TrailingZeros64(mask)])
+			return uint64(p[bits.TrailingZeros(mask)])
 		}
 		p = p[8:]
 	}
 	for t := uint64(probeCache + 1); ; t++ {
-		if j := m.probe(i, t); filled[j>>6]&(1<<(j&63)) != 0 {
+		if j := m.probe(i, t); flags[j] != 0 {
 			return j
 		}
 	}
