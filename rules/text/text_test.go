@@ -699,6 +699,19 @@ func TestShingleHashesMatchReference(t *testing.T) {
 	if len(hashOf) < 10000 {
 		t.Errorf("only %d distinct shingles checked", len(hashOf))
 	}
+	// Folded to 16 bits (Compact16), distinct shingles collide as often as
+	// random values would: a hash whose low and high halves were related
+	// would lose more of the set, and overstate Jaccard.
+	folded := map[uint16]bool{}
+	for h := range shingleOf {
+		folded[uint16(h^h>>16)] = true
+	}
+	n := float64(len(shingleOf))
+	lost, want := n-float64(len(folded)), n-65536*(1-math.Exp(-n/65536))
+	if math.Abs(lost-want) > 0.15*want {
+		t.Errorf("%d shingles fold to %d 16-bit values: %.0f lost, random values would lose %.0f", len(shingleOf), len(folded), lost, want)
+	}
+	t.Logf("%d shingles, %d 16-bit values: %.0f lost, %.0f expected", len(shingleOf), len(folded), lost, want)
 }
 
 // The packed class table agrees with the classification it was built from.
