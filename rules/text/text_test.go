@@ -852,3 +852,29 @@ func TestMinHashUnbiasedOverSeeds(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShingleHashes: on any input, valid UTF-8 or not, the shingles are the
+// reference's, within the capacity AppendShingleHashes reserves from the
+// text's length, and equal shingles hash equally; reusing dst changes
+// nothing.
+func FuzzShingleHashes(f *testing.F) {
+	for _, s := range []string{"", "a", "a丑", "丑a", "a丑b", ", ,a", "a ,", "ab\xffcd", "丑\xe4\xb8", "𠀀a𝐀", narrativeEN, narrativeZH} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := AppendShingleHashes(nil, s), refShingles(s)
+		if len(got) != len(want) || len(got) > len(s)+1 {
+			t.Fatalf("%q: %d shingles, want %d", s, len(got), len(want))
+		}
+		seen := map[string]uint32{}
+		for i, w := range want {
+			if h, ok := seen[w]; ok && h != got[i] {
+				t.Fatalf("%q: shingle %q hashed to %08x and %08x", s, w, h, got[i])
+			}
+			seen[w] = got[i]
+		}
+		if again := AppendShingleHashes(make([]uint32, 3, 5), s); !slices.Equal(again, got) {
+			t.Fatalf("%q: reused dst gives %v, want %v", s, again, got)
+		}
+	})
+}
