@@ -51,6 +51,9 @@ func (m *MinHasher) K() int { return m.k }
 // Signature appends the signature of a shingle set to dst[:0]. The set need
 // not be sorted and may repeat elements. An empty set has an all-zero
 // signature.
+//
+// A generated reply (127 shingles, 120 bins) takes 0.68 µs of CPU, 2.06 µs
+// before the changes described below (BenchmarkTextPrep/synthetic/signature).
 func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 	k := m.k
 	if cap(dst) < k {
@@ -127,12 +130,12 @@ func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 const emptyBin = ^uint32(0)
 
 // source is the first filled bin of empty bin i's probe sequence, past
-// the first four probes, which Signature tests itself. The
-// cached probes are tested four at a time without branching and the first
-// hit is picked from the mask: with one branch per probe, the processor
-// mispredicted about once per empty bin, as many as half the bins of a
-// short reply. (Eight at a time took 10 % more time, two then four 5 %
-// less, not worth the code.)
+// the first four probes, which Signature tests itself. The cached probes
+// are tested four at a time without branching and the first hit is picked
+// from the mask: with one branch per probe, the processor mispredicted
+// about once per empty bin, as many as half the bins of a short reply.
+// (Eight at a time took 10 % more time, two then four 5 % less, not worth
+// the code.)
 func (m *MinHasher) source(i int, flags []uint8) uint64 {
 	p := m.probes[i*probeCache+4 : (i+1)*probeCache]
 	for len(p) >= 4 {
