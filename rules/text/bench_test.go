@@ -96,25 +96,34 @@ func TestT2SLoadCost(t *testing.T) {
 	t.Logf("opencc.New(t2s): %v (the table build in loadT2S adds one Convert over all CJK characters)", time.Since(start))
 }
 
+// BenchmarkShingleMinHash: sorted shingle set, signature and band keys of
+// real replies. The banding is 20×5, kept so figures compare across
+// versions; BenchmarkTextPrep has repeated_narrative's own path and banding.
 func BenchmarkShingleMinHash(b *testing.B) {
 	mix := benchMix(b)
 	folded := make([]string, len(mix))
 	for i, s := range mix {
 		folded[i] = Normalize(s).Folded
 	}
-	l := NewLSH(20, 5) // the repeated_narrative default
+	l := NewLSH(20, 5)
 	m := NewMinHasher(l.SigLen(), 1)
 	var (
 		set  []uint32
 		sig  []uint32
 		keys []uint32
 	)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, ok := threadCPU()
 	for i := 0; i < b.N; i++ {
 		set = AppendShingles(set, folded[i%len(folded)])
 		sig = m.Signature(set, sig)
 		keys = l.BandKeys(sig, keys)
+	}
+	if cpu1, ok1 := threadCPU(); ok && ok1 {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "replies/s")
 }

@@ -23,8 +23,47 @@ func Shingles(s string) []uint32 { return AppendShingles(nil, s) }
 // reusing dst's storage.
 func AppendShingles(dst []uint32, s string) []uint32 {
 	dst = AppendShingleHashes(dst, s)
-	slices.Sort(dst)
+	sortHashes(dst)
 	return slices.Compact(dst)
+}
+
+// sortHashes sorts a reply's shingle hashes. They are uniform, so a
+// counting sort on the top 8 bits leaves about one value per bucket for
+// an insertion sort to finish. slices.Sort took 3 to 7 times as long (CPU
+// per reply: 0.68 against 0.24 µs for benchMix's real replies, 3.5 against
+// 0.51 µs for generated ones). Sets too small or too large for the 256
+// buckets, or for the scratch array, go to the comparison sort.
+func sortHashes(a []uint32) {
+	const buckets = 256
+	if len(a) < 32 || len(a) > 1024 {
+		slices.Sort(a)
+		return
+	}
+	var (
+		start   [buckets]uint16
+		scratch [1024]uint32
+	)
+	for _, h := range a {
+		start[h>>24]++
+	}
+	sum := uint16(0)
+	for b, c := range start {
+		start[b] = sum
+		sum += c
+	}
+	for _, h := range a {
+		scratch[start[h>>24]] = h
+		start[h>>24]++
+	}
+	copy(a, scratch[:len(a)])
+	for i := 1; i < len(a); i++ {
+		v := a[i]
+		j := i
+		for ; j > 0 && a[j-1] > v; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = v
+	}
 }
 
 // AppendShingleHashes appends the shingle hashes of s to dst[:0] in text

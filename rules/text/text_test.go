@@ -878,3 +878,26 @@ func FuzzShingleHashes(f *testing.F) {
 		}
 	})
 }
+
+// sortHashes sorts like slices.Sort at every size, skewed input included.
+func TestSortHashes(t *testing.T) {
+	long := AppendShingleHashes(nil, Normalize(strings.Repeat(narrativeEN+" "+narrativeFR+" ", 8)).Folded)
+	long = append(long, long[:50]...)
+	skewed := make([]uint32, 300)
+	for i := range skewed {
+		skewed[i] = uint32(len(skewed)-i) * 7 // all in one bucket, descending
+	}
+	for _, in := range [][]uint32{long, skewed} {
+		for n := 0; n <= min(len(in), 1100); n += 1 + n/16 {
+			got, want := slices.Clone(in[:n]), slices.Clone(in[:n])
+			sortHashes(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d hashes: not sorted like slices.Sort", n)
+			}
+		}
+	}
+	if len(long) <= 1024 {
+		t.Errorf("only %d hashes: the comparison-sort fallback is not tested", len(long))
+	}
+}
