@@ -75,7 +75,7 @@ func sortHashes(a []uint32) {
 // another, plus a kind tag) and the integers are hashed with the splitmix64
 // finaliser: xxhash over a 17-byte buffer per shingle cost 2.3 s of the
 // 3.0 s this function took per million generated replies; it now takes
-// 0.64 µs of CPU a reply against 2.73 (BenchmarkTextPrep/synthetic/shingles).
+// about 0.5 µs of CPU a reply against 2.7 (BenchmarkTextPrep/synthetic/shingles).
 // ASCII, most of the text, is classified by a 128-entry table and the rest
 // of the Basic Multilingual Plane by a 16 KB table built once from isCJK and
 // isWordRune, instead of searching the range tables of four scripts for
@@ -154,6 +154,18 @@ func AppendShingleHashes(dst []uint32, s string) []uint32 {
 			out[n] = shingleHash(win, hiw)
 			n++
 		}
+		// The rest of an ASCII word needs none of the checks above: a
+		// quarter less time for a generated reply (0.61 -> 0.47 µs). The
+		// same for the rest of a CJK run saved nothing measurable.
+		for i < len(s) && asciiWord[s[i]] {
+			win, hiw = win<<16|uint64(s[i]), hiw<<5&0xFFFFF
+			i++
+			nwin++
+			if nwin >= latinGram {
+				out[n] = shingleHash(win, hiw)
+				n++
+			}
+		}
 	}
 	if cjkRun == 1 {
 		out[n] = shingleHash(uint64(prev&0xFFFF), uint64(prev>>16)|kindUnigram)
@@ -205,6 +217,14 @@ const (
 var asciiClass = func() (t [utf8.RuneSelf]uint8) {
 	for c := range t {
 		t[c] = classOf(rune(c))
+	}
+	return t
+}()
+
+// asciiWord tells the bytes that are ASCII word runes on their own.
+var asciiWord = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = asciiClass[c] == classWord
 	}
 	return t
 }()
