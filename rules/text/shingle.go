@@ -240,7 +240,7 @@ func classOf(r rune) uint8 {
 }
 
 // runeClasses is classOf for the Basic Multilingual Plane, two bits a
-// rune. Built on first use (about 5 ms) rather than at init, so programs
+// rune. Built on first use (about 2 ms) rather than at init, so programs
 // that never shingle do not pay for it.
 var runeClasses = sync.OnceValue(func() *[1 << 16 / 32]uint64 {
 	t := new([1 << 16 / 32]uint64)
