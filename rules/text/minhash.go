@@ -82,7 +82,7 @@ func (m *MinHasher) Signature(set []uint32, dst []uint32) []uint32 {
 	)
 	filled := filledBuf[:(k+63)/64]
 	flags := flagBuf[:]
-	if k > len(flagBuf) {
+	if k > len(flagBuf) { // beyond any banding in use; allocates
 		flags = make([]uint8, k)
 	}
 	nfilled := 0

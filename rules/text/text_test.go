@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"os"
 	"slices"
 	"strings"
@@ -899,5 +900,56 @@ func TestSortHashes(t *testing.T) {
 	}
 	if len(long) <= 1024 {
 		t.Errorf("only %d hashes: the comparison-sort fallback is not tested", len(long))
+	}
+}
+
+// refSignature is one-permutation MinHash with optimal densification
+// written plainly, each empty bin walking its probe sequence from the
+// start: Signature's cached, blocked walk must give the same values.
+func refSignature(m *MinHasher, set []uint32) []uint32 {
+	k := m.K()
+	sig, filled := make([]uint32, k), make([]bool, k)
+	for _, x := range set {
+		h := mix64(uint64(x) ^ m.seed)
+		bin, _ := bits.Mul64(h, uint64(k))
+		if v := min(uint32(h), emptyBin-1); !filled[bin] || v < sig[bin] {
+			sig[bin], filled[bin] = v, true
+		}
+	}
+	if !slices.Contains(filled, true) {
+		return sig
+	}
+	out := slices.Clone(sig)
+	for i := range k {
+		for t := uint64(1); !filled[i]; t++ {
+			if j := m.probe(i, t); filled[j] {
+				out[i] = sig[j]
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestSignatureMatchesReference(t *testing.T) {
+	var sets [][]uint32
+	for _, s := range readTexts(t, "../testdata/narrative/weibo_ced.jsonl")[:60] {
+		sets = append(sets, shingleOf(s))
+	}
+	for _, s := range readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")[:60] {
+		sets = append(sets, shingleOf(s))
+	}
+	sets = append(sets, nil, []uint32{7}, []uint32{1, 2}, shingleOf(strings.Repeat(narrativeEN+" "+narrativeFR+" ", 5)))
+	var sig []uint32
+	for _, k := range []int{1, 7, 64, 120, 128, 700} {
+		for _, seed := range []uint64{1, 0x6d7077617463682d} {
+			m := NewMinHasher(k, seed)
+			for i, set := range sets {
+				sig = m.Signature(set, sig)
+				if want := refSignature(m, set); !slices.Equal(sig, want) {
+					t.Fatalf("k=%d seed=%x set %d (%d shingles): signature differs from the reference", k, seed, i, len(set))
+				}
+			}
+		}
 	}
 }
