@@ -1,6 +1,9 @@
 package text
 
 import (
+	"math/rand/v2"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,7 +12,7 @@ import (
 
 // benchMix is a reply mix like the watched traffic: mostly English, some
 // French, some Chinese (Simplified and Traditional), some Mastodon HTML.
-func benchMix(b *testing.B) []string {
+func benchMix(b testing.TB) []string {
 	b.Helper()
 	en := readTexts(b, "../testdata/narrative/pheme_ottawa.jsonl")
 	zh := readTexts(b, "../testdata/narrative/weibo_ced.jsonl")
@@ -93,25 +96,34 @@ func TestT2SLoadCost(t *testing.T) {
 	t.Logf("opencc.New(t2s): %v (the table build in loadT2S adds one Convert over all CJK characters)", time.Since(start))
 }
 
+// BenchmarkShingleMinHash: sorted shingle set, signature and band keys of
+// real replies. The banding is 20×5, kept so figures compare across
+// versions; BenchmarkTextPrep has repeated_narrative's own path and banding.
 func BenchmarkShingleMinHash(b *testing.B) {
 	mix := benchMix(b)
 	folded := make([]string, len(mix))
 	for i, s := range mix {
 		folded[i] = Normalize(s).Folded
 	}
-	l := NewLSH(20, 5) // the repeated_narrative default
+	l := NewLSH(20, 5)
 	m := NewMinHasher(l.SigLen(), 1)
 	var (
 		set  []uint32
 		sig  []uint32
 		keys []uint32
 	)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, ok := threadCPU()
 	for i := 0; i < b.N; i++ {
 		set = AppendShingles(set, folded[i%len(folded)])
 		sig = m.Signature(set, sig)
 		keys = l.BandKeys(sig, keys)
+	}
+	if cpu1, ok1 := threadCPU(); ok && ok1 {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "replies/s")
 }
@@ -158,4 +170,106 @@ func BenchmarkLSHCandidates(b *testing.B) {
 		cand = l.Candidates(queries[i%len(queries)], cand)
 	}
 	b.ReportMetric(float64(len(cand)), "candidates")
+}
+
+// syntheticMix is a reply mix shaped like the rules package's generated
+// traffic (BenchmarkRules1M): nine in ten replies of 6 to 40 invented
+// words in Latin letters with a few accents, one in ten of 10 to 80 Han
+// characters. It complements benchMix's real texts with the lengths and
+// the share of Chinese that the rule benchmarks see.
+func syntheticMix(n int) []string {
+	rng := rand.New(rand.NewPCG(7, 9))
+	syll := []string{"ka", "lo", "mi", "ne", "po", "ru", "sa", "te", "vi", "za", "ber", "con", "dis", "gra", "pol", "ment", "tion", "ing", "é", "ou"}
+	vocab := make([]string, 3000)
+	for i := range vocab {
+		var b strings.Builder
+		for range 1 + rng.IntN(3) {
+			b.WriteString(syll[rng.IntN(len(syll))])
+		}
+		vocab[i] = b.String()
+	}
+	out := make([]string, n)
+	for i := range out {
+		var b strings.Builder
+		if rng.IntN(10) == 0 {
+			for range 10 + rng.IntN(70) {
+				b.WriteRune(rune(0x4E00 + rng.IntN(3000)))
+			}
+		} else {
+			for j := range 6 + rng.IntN(35) {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(vocab[rng.IntN(len(vocab))])
+			}
+		}
+		out[i] = Normalize(b.String()).Folded
+	}
+	return out
+}
+
+// BenchmarkTextPrep is the per-text work of repeated_narrative's flush for
+// a new text, in its order and with its shipped banding (30×4): shingle
+// hashes, their 16-bit set, the MinHash signature from the hashes, the
+// band keys. Each stage also runs alone so a profile is not needed to see
+// where the time goes. cpu-ns/op is the thread's CPU time per text, the
+// figure to compare on a busy machine.
+func BenchmarkTextPrep(b *testing.B) {
+	mixes := []struct {
+		name  string
+		texts []string
+	}{
+		{"real", nil},
+		{"synthetic", syntheticMix(512)},
+	}
+	for _, s := range benchMix(b) {
+		mixes[0].texts = append(mixes[0].texts, Normalize(s).Folded)
+	}
+	l := NewLSH(30, 4)
+	m := NewMinHasher(l.SigLen(), 0x6d7077617463682d)
+	for _, mix := range mixes {
+		var (
+			set   []uint32
+			set16 []uint16
+			sig   []uint32
+			keys  []uint32
+		)
+		shingles := 0
+		for _, s := range mix.texts {
+			shingles += len(AppendShingleHashes(nil, s))
+		}
+		perText := float64(shingles) / float64(len(mix.texts))
+		run := func(name string, f func(i int)) {
+			b.Run(mix.name+"/"+name, func(b *testing.B) {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				b.ReportAllocs()
+				cpu0, ok := threadCPU()
+				i := 0
+				for b.Loop() {
+					f(i)
+					if i++; i == len(mix.texts) {
+						i = 0
+					}
+				}
+				if cpu1, ok1 := threadCPU(); ok && ok1 {
+					b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+				}
+				b.ReportMetric(perText, "shingles/text")
+			})
+		}
+		run("all", func(i int) {
+			set = AppendShingleHashes(set, mix.texts[i])
+			set16 = Compact16(set, set16)
+			sig = m.Signature(set, sig)
+			keys = l.BandKeys(sig, keys)
+		})
+		run("shingles", func(i int) { set = AppendShingleHashes(set, mix.texts[i]) })
+		hashes := make([][]uint32, len(mix.texts))
+		for i, s := range mix.texts {
+			hashes[i] = AppendShingleHashes(nil, s)
+		}
+		run("compact16", func(i int) { set16 = Compact16(hashes[i], set16) })
+		run("signature", func(i int) { sig = m.Signature(hashes[i], sig) })
+	}
 }

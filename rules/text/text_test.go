@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"os"
 	"slices"
 	"strings"
@@ -239,16 +240,25 @@ func TestCompact16(t *testing.T) {
 			t.Fatal("not a sorted set")
 		}
 	}
-	// The bitmap path (long sets) and the sort path agree.
+	// Both paths (insertion sort for short sets, bitmap for long ones)
+	// give the sorted set of folded values, repeats and all, at every size,
+	// and reuse of dst does not leak old values.
 	long := AppendShingleHashes(nil, Normalize(narrativeEN+" "+narrativeFR+" "+narrativeEN).Folded)
-	want := make([]uint16, 0, len(long))
-	for _, h := range long {
-		want = append(want, uint16(h^h>>16))
+	long = append(long, long[:40]...)
+	var got []uint16
+	for n := 0; n <= len(long); n++ {
+		want := make([]uint16, 0, n)
+		for _, h := range long[:n] {
+			want = append(want, uint16(h^h>>16))
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got = Compact16(long[:n], got); !slices.Equal(got, want) {
+			t.Fatalf("%d hashes: %v, want %v", n, got, want)
+		}
 	}
-	slices.Sort(want)
-	want = slices.Compact(want)
-	if got := Compact16(long, nil); !slices.Equal(got, want) || len(long) < 48 {
-		t.Errorf("bitmap path: %d of %d values, want %d", len(got), len(long), len(want))
+	if len(long) < 3*compactBitmapMin {
+		t.Fatalf("only %d hashes: the bitmap path is hardly tested", len(long))
 	}
 	// Unrelated real replies stay unrelated.
 	texts := readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")
@@ -602,6 +612,342 @@ func TestLSHCandidatesOrder(t *testing.T) {
 			for id, h := range hits {
 				if l.Hits(id) != h {
 					t.Fatalf("maxChain %d query %d: hits of %d = %d, want %d", maxChain, q, id, l.Hits(id), h)
+				}
+			}
+		}
+	}
+}
+
+// refShingles is the shingling rule written out plainly, each shingle as a
+// tagged string in text order: Latin 4-grams over one spaced stream in which
+// any run of separators (and a CJK run) is one space, bigrams within a CJK
+// run, a lone CJK character as a unigram, and a stream too short for a
+// 4-gram as one shingle.
+func refShingles(s string) []string {
+	var out []string
+	var stream []rune
+	var cjk []rune
+	pend := false
+	endRun := func() {
+		if len(cjk) == 1 {
+			out = append(out, "1:"+string(cjk))
+		}
+		cjk = cjk[:0]
+	}
+	pushLatin := func(r rune) {
+		stream = append(stream, r)
+		if len(stream) >= 4 {
+			out = append(out, "4:"+string(stream[len(stream)-4:]))
+		}
+	}
+	for _, r := range s {
+		if r >= 0x80 && isCJK(r) {
+			if len(cjk) > 0 {
+				out = append(out, "2:"+string(cjk[len(cjk)-1])+string(r))
+			}
+			cjk = append(cjk, r)
+			pend = len(stream) > 0
+			continue
+		}
+		endRun()
+		if !isWordRune(r) {
+			pend = len(stream) > 0
+			continue
+		}
+		if pend {
+			pushLatin(' ')
+			pend = false
+		}
+		pushLatin(r)
+	}
+	endRun()
+	if n := len(stream); n > 0 && n < 4 {
+		out = append(out, "s:"+string(stream))
+	}
+	return out
+}
+
+// AppendShingleHashes yields the reference shingles, in order, with one hash
+// per distinct shingle over a whole corpus: the set is the same as the
+// rule's, and no two shingles of the corpus collide.
+func TestShingleHashesMatchReference(t *testing.T) {
+	texts := []string{"", "a", "ab", "abc", "abcd", "丑", "丑a", "a丑b", "mp丑闻", "丑闻 mp", "a, b", "ab  cd", "x 丑 y 闻 z",
+		"𠀀𠀁 a𝐀bc 𝐀𝐁", // above the Basic Multilingual Plane: a CJK pair, math letters
+		"a\xffb\xfe丑\xc0闻", "ÅNGSTRÖM straße ﬁ ДОМ دولة हिन्दी", "の平仮名カタカナ한국어 ok",
+		narrativeEN, narrativeFR, narrativeZH}
+	for _, file := range []string{"../testdata/narrative/pheme_ottawa.jsonl", "../testdata/narrative/weibo_ced.jsonl"} {
+		for _, s := range readTexts(t, file) {
+			texts = append(texts, s, Normalize(s).Folded)
+		}
+	}
+	hashOf := map[string]uint32{}
+	shingleOf := map[uint32]string{}
+	for _, s := range texts {
+		got, want := AppendShingleHashes(nil, s), refShingles(s)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d shingles, want %d: %q", s, len(got), len(want), want)
+		}
+		for i, w := range want {
+			if h, ok := hashOf[w]; ok && h != got[i] {
+				t.Fatalf("%q: shingle %q hashed to %08x and %08x", s, w, h, got[i])
+			}
+			if o, ok := shingleOf[got[i]]; ok && o != w {
+				t.Fatalf("%q: shingles %q and %q share hash %08x", s, o, w, got[i])
+			}
+			hashOf[w], shingleOf[got[i]] = got[i], w
+		}
+	}
+	if len(hashOf) < 10000 {
+		t.Errorf("only %d distinct shingles checked", len(hashOf))
+	}
+	// Folded to 16 bits (Compact16), distinct shingles collide as often as
+	// random values would: a hash whose low and high halves were related
+	// would lose more of the set, and overstate Jaccard.
+	folded := map[uint16]bool{}
+	for h := range shingleOf {
+		folded[uint16(h^h>>16)] = true
+	}
+	n := float64(len(shingleOf))
+	lost, want := n-float64(len(folded)), n-65536*(1-math.Exp(-n/65536))
+	if math.Abs(lost-want) > 0.15*want {
+		t.Errorf("%d shingles fold to %d 16-bit values: %.0f lost, random values would lose %.0f", len(shingleOf), len(folded), lost, want)
+	}
+	t.Logf("%d shingles, %d 16-bit values: %.0f lost, %.0f expected", len(shingleOf), len(folded), lost, want)
+}
+
+// The packed class table agrees with the classification it was built from.
+func TestRuneClassTable(t *testing.T) {
+	tab := runeClasses()
+	counts := [3]int{}
+	for r := rune(0x80); r <= 0xFFFF; r++ {
+		got := uint8(tab[r>>5]>>(uint(r&31)*2)) & 3
+		if want := classOf(r); got != want {
+			t.Fatalf("U+%04X: class %d, want %d", r, got, want)
+		}
+		counts[got]++
+	}
+	// Han alone has over 20,000 characters in the plane, Hangul 11,000.
+	if counts[classCJK] < 30000 || counts[classWord] < 10000 || counts[classSep] < 1000 {
+		t.Errorf("class counts %v look wrong", counts)
+	}
+}
+
+// similarPairs builds pairs of real replies over the whole range of
+// similarity: a reply against itself with a growing share of its words
+// (characters, for Chinese) replaced by those of another reply, and
+// unrelated consecutive replies.
+func similarPairs(t *testing.T) [][2]string {
+	var pairs [][2]string
+	for _, file := range []string{"../testdata/narrative/pheme_ottawa.jsonl", "../testdata/narrative/weibo_ced.jsonl"} {
+		texts := readTexts(t, file)
+		for i := 0; i+1 < len(texts); i++ {
+			a, b := Normalize(texts[i]).Folded, Normalize(texts[i+1]).Folded
+			pairs = append(pairs, [2]string{a, b})
+			sep := " "
+			ua, ub := strings.Fields(a), strings.Fields(b)
+			if len(ua) < 4 {
+				sep, ua, ub = "", strings.Split(a, ""), strings.Split(b, "")
+			}
+			if len(ua) < 4 || len(ub) == 0 {
+				continue
+			}
+			for _, frac := range []int{1, 3, 6} { // tenths replaced
+				v := slices.Clone(ua)
+				for k := range v {
+					if (k*7+i)%10 < frac {
+						v[k] = ub[k%len(ub)]
+					}
+				}
+				pairs = append(pairs, [2]string{a, strings.Join(v, sep)})
+			}
+		}
+	}
+	return pairs
+}
+
+// With the shipped signature length (30 bands × 4 rows), the share of
+// agreeing positions tracks the exact Jaccard of real pairs: no bias at any
+// level of similarity, and a spread close to the binomial one of 120
+// independent positions. Densification (short replies leave most bins
+// empty) may widen the spread somewhat, never shift the mean.
+func TestMinHashTracksJaccard(t *testing.T) {
+	const k = 120
+	m := NewMinHasher(k, 0x6d7077617463682d)
+	type acc struct {
+		n                 int
+		sumErr, sumSq, bv float64
+	}
+	var levels [5]acc // exact Jaccard in fifths
+	var all acc
+	for _, p := range similarPairs(t) {
+		a, b := Shingles(p[0]), Shingles(p[1])
+		if len(a) == 0 || len(b) == 0 {
+			continue
+		}
+		j := Jaccard(a, b)
+		sa, sb := m.Signature(a, nil), m.Signature(b, nil)
+		agree := 0
+		for i := range sa {
+			if sa[i] == sb[i] {
+				agree++
+			}
+		}
+		e := float64(agree)/k - j
+		for _, x := range []*acc{&all, &levels[min(int(j*5), 4)]} {
+			x.n++
+			x.sumErr += e
+			x.sumSq += e * e
+			x.bv += j * (1 - j) / k
+		}
+	}
+	if all.n < 1500 {
+		t.Fatalf("only %d pairs", all.n)
+	}
+	for i, l := range append(levels[:], all) {
+		if l.n < 50 {
+			t.Errorf("level %d: only %d pairs", i, l.n)
+			continue
+		}
+		bias, rms, binom := l.sumErr/float64(l.n), math.Sqrt(l.sumSq/float64(l.n)), math.Sqrt(l.bv/float64(l.n))
+		// The mean of n errors of spread binom wanders by binom/√n; allow 4 of those.
+		if tol := 4*binom/math.Sqrt(float64(l.n)) + 0.002; math.Abs(bias) > tol {
+			t.Errorf("level %d (%d pairs): mean error %+.4f, want within ±%.4f", i, l.n, bias, tol)
+		}
+		if rms > 1.5*binom+0.005 {
+			t.Errorf("level %d (%d pairs): rms error %.4f, binomial %.4f", i, l.n, rms, binom)
+		}
+		t.Logf("Jaccard level %d: %4d pairs, mean error %+.4f, rms %.4f (binomial %.4f)", i, l.n, bias, rms, binom)
+	}
+}
+
+// Over independent hash families (seeds) the estimate for one pair averages
+// to its exact Jaccard, for a long pair (few empty bins) and a short one
+// (mostly densified bins).
+func TestMinHashUnbiasedOverSeeds(t *testing.T) {
+	pairs := [][2]string{
+		{narrativeEN, hostileEN[7].text},
+		{narrativeZH, hostileZH[len(hostileZH)-1].text},
+		{"shame on you mp", "shame on you, minister"},
+	}
+	const k, seeds = 120, 400
+	for _, p := range pairs {
+		a, b := shingleOf(p[0]), shingleOf(p[1])
+		j := Jaccard(a, b)
+		sum := 0.0
+		for seed := range uint64(seeds) {
+			m := NewMinHasher(k, seed*0x9E3779B97F4A7C15+1)
+			sa, sb := m.Signature(a, nil), m.Signature(b, nil)
+			agree := 0
+			for i := range sa {
+				if sa[i] == sb[i] {
+					agree++
+				}
+			}
+			sum += float64(agree) / k
+		}
+		// Positions of one signature are not independent once
+		// densified, so allow for more than the binomial spread.
+		mean, se := sum/seeds, math.Sqrt(j*(1-j)/(k*seeds))
+		if math.Abs(mean-j) > 6*se+0.002 {
+			t.Errorf("%q ~ %q (%d and %d shingles): mean estimate %.4f over %d seeds, exact %.4f (se %.4f)", p[0], p[1], len(a), len(b), mean, seeds, j, se)
+		}
+	}
+}
+
+// FuzzShingleHashes: on any input, valid UTF-8 or not, the shingles are the
+// reference's, within the capacity AppendShingleHashes reserves from the
+// text's length, and equal shingles hash equally; reusing dst changes
+// nothing.
+func FuzzShingleHashes(f *testing.F) {
+	for _, s := range []string{"", "a", "a丑", "丑a", "a丑b", ", ,a", "a ,", "ab\xffcd", "丑\xe4\xb8", "𠀀a𝐀", narrativeEN, narrativeZH} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := AppendShingleHashes(nil, s), refShingles(s)
+		if len(got) != len(want) || len(got) > len(s)+1 {
+			t.Fatalf("%q: %d shingles, want %d", s, len(got), len(want))
+		}
+		seen := map[string]uint32{}
+		for i, w := range want {
+			if h, ok := seen[w]; ok && h != got[i] {
+				t.Fatalf("%q: shingle %q hashed to %08x and %08x", s, w, h, got[i])
+			}
+			seen[w] = got[i]
+		}
+		if again := AppendShingleHashes(make([]uint32, 3, 5), s); !slices.Equal(again, got) {
+			t.Fatalf("%q: reused dst gives %v, want %v", s, again, got)
+		}
+	})
+}
+
+// sortHashes sorts like slices.Sort at every size, skewed input included.
+func TestSortHashes(t *testing.T) {
+	long := AppendShingleHashes(nil, Normalize(strings.Repeat(narrativeEN+" "+narrativeFR+" ", 8)).Folded)
+	long = append(long, long[:50]...)
+	skewed := make([]uint32, 300)
+	for i := range skewed {
+		skewed[i] = uint32(len(skewed)-i) * 7 // all in one bucket, descending
+	}
+	for _, in := range [][]uint32{long, skewed} {
+		for n := 0; n <= min(len(in), 1100); n += 1 + n/16 {
+			got, want := slices.Clone(in[:n]), slices.Clone(in[:n])
+			sortHashes(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d hashes: not sorted like slices.Sort", n)
+			}
+		}
+	}
+	if len(long) <= 1024 {
+		t.Errorf("only %d hashes: the comparison-sort fallback is not tested", len(long))
+	}
+}
+
+// refSignature is one-permutation MinHash with optimal densification
+// written plainly, each empty bin walking its probe sequence from the
+// start: Signature's cached, blocked walk must give the same values.
+func refSignature(m *MinHasher, set []uint32) []uint32 {
+	k := m.K()
+	sig, filled := make([]uint32, k), make([]bool, k)
+	for _, x := range set {
+		h := mix64(uint64(x) ^ m.seed)
+		bin, _ := bits.Mul64(h, uint64(k))
+		if v := min(uint32(h), emptyBin-1); !filled[bin] || v < sig[bin] {
+			sig[bin], filled[bin] = v, true
+		}
+	}
+	if !slices.Contains(filled, true) {
+		return sig
+	}
+	out := slices.Clone(sig)
+	for i := range k {
+		for t := uint64(1); !filled[i]; t++ {
+			if j := m.probe(i, t); filled[j] {
+				out[i] = sig[j]
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestSignatureMatchesReference(t *testing.T) {
+	var sets [][]uint32
+	for _, s := range readTexts(t, "../testdata/narrative/weibo_ced.jsonl")[:60] {
+		sets = append(sets, shingleOf(s))
+	}
+	for _, s := range readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")[:60] {
+		sets = append(sets, shingleOf(s))
+	}
+	sets = append(sets, nil, []uint32{7}, []uint32{1, 2}, shingleOf(strings.Repeat(narrativeEN+" "+narrativeFR+" ", 5)))
+	var sig []uint32
+	for _, k := range []int{1, 7, 64, 120, 128, 700} {
+		for _, seed := range []uint64{1, 0x6d7077617463682d} {
+			m := NewMinHasher(k, seed)
+			for i, set := range sets {
+				sig = m.Signature(set, sig)
+				if want := refSignature(m, set); !slices.Equal(sig, want) {
+					t.Fatalf("k=%d seed=%x set %d (%d shingles): signature differs from the reference", k, seed, i, len(set))
 				}
 			}
 		}
