@@ -30,8 +30,10 @@
 // Shingles hashes character 4-grams over Latin, Cyrillic and other spaced
 // scripts (punctuation counts as a space) and character bigrams over runs of
 // Han, kana and Hangul, which are written without spaces; no word
-// segmentation is needed. Sets are sorted, de-duplicated uint32 hashes
-// (xxhash), and Jaccard is exact on them.
+// segmentation is needed. Sets are sorted, de-duplicated uint32 hashes (a
+// shingle's runes packed into integers and mixed with splitmix64, a
+// bijection, so distinct shingles collide only when folded to 32 bits), and
+// Jaccard is exact on them.
 //
 // # MinHash and LSH
 //
