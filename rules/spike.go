@@ -181,7 +181,7 @@ func (s *SpikeSpec) NewDetector(env Env) (Detector, error) {
 		d.organic = s.PerPost.Organic
 	}
 	d.st.Scopes = map[scopeID]*spikeScope{}
-	d.st.Posts = map[postKey]*postTrack{}
+	d.st.Posts = map[string]*postTrack{}
 	d.st.Accts = map[string][]uint32{}
 	d.cand = map[scopeID]*spikeScope{}
 	d.byT = map[string]*spikeScope{}
@@ -294,9 +294,9 @@ type spikeState struct {
 	HasStart  bool
 	Start     int64 // first bucket ever observed: history is counted from here
 	Scopes    map[scopeID]*spikeScope
-	Posts     map[postKey]*postTrack
-	OpenQ     []postKey           // posts in their first hours, oldest first
-	Accts     map[string][]uint32 // target/platform -> replies per past post
+	Posts     map[string]*postTrack // platform:post id
+	OpenQ     []string              // posts in their first hours, oldest first
+	Accts     map[string][]uint32   // target/platform -> replies per past post
 	LastSweep time.Time
 }
 
@@ -315,6 +315,7 @@ type spikeDet struct {
 	// [target] by target alone: lookups cheaper than hashing a scopeID.
 	all *spikeScope
 	byT map[string]*spikeScope
+	key []byte // scratch for post names
 }
 
 func (d *spikeDet) bucket(t time.Time) int64 {
@@ -429,9 +430,13 @@ func (d *spikeDet) Observe(it *Item) {
 		}
 	}
 	if d.spec.PerPost != nil && r.PostID != "" {
-		k := postKey{r.Platform, r.PostID}
-		p := d.st.Posts[k]
+		// looked up through a scratch buffer: Go does not allocate the
+		// string for a map index, and a string key hashes much faster
+		// than a struct of two strings
+		d.key = append(append(append(d.key[:0], r.Platform...), ':'), r.PostID...)
+		p := d.st.Posts[string(d.key)]
 		if p == nil {
+			k := string(d.key)
 			p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
 			d.st.Posts[k] = p
 			d.st.OpenQ = append(d.st.OpenQ, k)
@@ -700,7 +705,7 @@ func (d *spikeDet) popularPost(sc *spikeScope, cur int64, t spikeTest) bool {
 	if rest >= float64(d.spec.ThresholdCur) && rest/t.lambda >= d.spec.SpikeHeight {
 		return false // still a spike without the post
 	}
-	p := d.st.Posts[top]
+	p := d.st.Posts[topName]
 	if p == nil {
 		return false
 	}
@@ -919,14 +924,8 @@ type spikeRefWire struct {
 }
 
 func (d *spikeDet) MarshalState() ([]byte, error) {
-	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: make(map[string]*postTrack, len(d.st.Posts)),
+	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts, OpenQ: d.st.OpenQ,
 		Accts: d.st.Accts, Ring: d.ring, LastSweep: d.st.LastSweep}
-	for k, p := range d.st.Posts {
-		w.Posts[k.String()] = p
-	}
-	for _, k := range d.st.OpenQ {
-		w.OpenQ = append(w.OpenQ, k.String())
-	}
 	for id, sc := range d.st.Scopes {
 		ws := &spikeScopeWire{Head: sc.Head, Counts: sc.Counts, KeepFrom: sc.KeepFrom, Ep: sc.Ep}
 		for i := range sc.Refs {
@@ -968,17 +967,10 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 	if len(w.Scopes) != len(w.IDs) {
 		return fmt.Errorf("spike state has %d scopes for %d ids", len(w.Scopes), len(w.IDs))
 	}
-	st := spikeState{HasStart: w.HasStart, Start: w.Start, Scopes: map[scopeID]*spikeScope{}, Posts: map[postKey]*postTrack{},
-		Accts: w.Accts, LastSweep: w.LastSweep}
-	splitPost := func(s string) postKey {
-		p, id, _ := strings.Cut(s, ":")
-		return postKey{model.Platform(p), id}
-	}
-	for k, p := range w.Posts {
-		st.Posts[splitPost(k)] = p
-	}
-	for _, k := range w.OpenQ {
-		st.OpenQ = append(st.OpenQ, splitPost(k))
+	st := spikeState{HasStart: w.HasStart, Start: w.Start, Scopes: map[scopeID]*spikeScope{}, Posts: w.Posts,
+		OpenQ: w.OpenQ, Accts: w.Accts, LastSweep: w.LastSweep}
+	if st.Posts == nil {
+		st.Posts = map[string]*postTrack{}
 	}
 	d.st, d.cand, d.all, d.byT = st, map[scopeID]*spikeScope{}, nil, map[string]*spikeScope{}
 	for i, id := range w.IDs {
