@@ -841,56 +841,89 @@ func (d *coordDet) compact() {
 	if len(d.st.Accts) < 1024 || d.nRecent*2 > len(d.st.Accts) {
 		return
 	}
-	live := map[uint32]bool{}
+	// live and remap are slices by account id: this runs over every
+	// account in the table, so map operations per account add up.
+	live := make([]bool, len(d.st.Accts))
+	mark := func(a uint32) {
+		if int(a) < len(live) { // a restored state may name an unknown id
+			live[a] = true
+		}
+	}
 	for a, rs := range d.recent {
 		if len(rs) > 0 {
-			live[uint32(a)] = true
+			live[a] = true
 		}
 	}
 	for _, win := range d.st.PostWin {
 		for _, e := range win {
-			live[e.Acct] = true
+			mark(e.Acct)
 		}
 	}
 	for k := range d.st.Edges {
-		live[uint32(k>>32)], live[uint32(k)] = true, true
+		mark(uint32(k >> 32))
+		mark(uint32(k))
 	}
 	for _, b := range d.st.Bursts {
 		for _, e := range b.Q {
-			live[e.Acct] = true
+			mark(e.Acct)
 		}
 		if b.Ep != nil {
 			for a := range b.Ep.Accounts {
-				live[a] = true
+				mark(a)
 			}
 		}
 	}
-	if len(d.st.Accts) < 1024 || len(live)*2 > len(d.st.Accts) {
+	nLive := 0
+	for _, l := range live {
+		if l {
+			nLive++
+		}
+	}
+	if nLive*2 > len(d.st.Accts) {
 		return
 	}
 	old := d.st.Accts
-	remap := make(map[uint32]uint32, len(live))
-	d.st.Accts = make([]string, 0, len(live))
-	d.acctID = make(map[string]uint32, len(live))
+	const gone = ^uint32(0)
+	ids := make([]uint32, len(old))
+	// The table is sized for the next compaction, which comes when it has
+	// doubled again, so it is filled without regrowing.
+	size := 2*nLive + 1024
+	d.st.Accts = make([]string, 0, size)
+	d.acctID = make(map[string]uint32, nLive)
 	for a := range old {
-		if live[uint32(a)] {
+		ids[a] = gone
+		if live[a] {
 			id := uint32(len(d.st.Accts))
-			remap[uint32(a)] = id
+			ids[a] = id
 			d.st.Accts = append(d.st.Accts, old[a])
 			d.acctID[old[a]] = id
 		}
 	}
+	// remap gives 0 for an account that is not live, as the map it
+	// replaces did; only live accounts are remapped this way.
+	remap := func(a uint32) uint32 {
+		if int(a) >= len(ids) || ids[a] == gone {
+			return 0
+		}
+		return ids[a]
+	}
+	lookup := func(a uint32) (uint32, bool) {
+		if int(a) >= len(ids) || ids[a] == gone {
+			return 0, false
+		}
+		return ids[a], true
+	}
 	authors := make(map[uint32]model.Author, len(d.st.Authors))
 	for a, au := range d.st.Authors {
-		if id, ok := remap[a]; ok {
+		if id, ok := lookup(a); ok {
 			authors[id] = au
 		}
 	}
 	d.st.Authors = authors
-	recent := make([][]coRef, len(d.st.Accts))
+	recent := make([][]coRef, len(d.st.Accts), size)
 	for a, rs := range d.recent {
 		if len(rs) > 0 {
-			recent[remap[uint32(a)]] = rs
+			recent[remap(uint32(a))] = rs
 		}
 	}
 	d.recent = recent
@@ -899,7 +932,7 @@ func (d *coordDet) compact() {
 		m := 0
 		for _, a := range ex.accts {
 			// an account that is not live has no replies left to expire
-			if id, ok := remap[a]; ok {
+			if id, ok := lookup(a); ok {
 				ex.accts[m] = id
 				m++
 			}
@@ -908,27 +941,27 @@ func (d *coordDet) compact() {
 	}
 	for _, win := range d.st.PostWin {
 		for i := range win {
-			win[i].Acct = remap[win[i].Acct]
+			win[i].Acct = remap(win[i].Acct)
 		}
 	}
 	edges := make(map[uint64]*coEdge, len(d.st.Edges))
 	for k, ed := range d.st.Edges {
-		edges[pairKey(remap[uint32(k>>32)], remap[uint32(k)])] = ed
+		edges[pairKey(remap(uint32(k>>32)), remap(uint32(k)))] = ed
 	}
 	d.st.Edges = edges
 	for _, b := range d.st.Bursts {
 		counts := make(map[uint32]int, len(b.Counts))
 		for i := range b.Q {
-			b.Q[i].Acct = remap[b.Q[i].Acct]
+			b.Q[i].Acct = remap(b.Q[i].Acct)
 		}
 		for a, n := range b.Counts {
-			counts[remap[a]] = n
+			counts[remap(a)] = n
 		}
 		b.Counts = counts
 		if b.Ep != nil {
 			accs := make(map[uint32]bool, len(b.Ep.Accounts))
 			for a := range b.Ep.Accounts {
-				accs[remap[a]] = true
+				accs[remap(a)] = true
 			}
 			b.Ep.Accounts = accs
 		}
