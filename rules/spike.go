@@ -270,6 +270,13 @@ type spikeScope struct {
 
 	name   string // id.String(), the order of Evaluate
 	inCand bool   // in spikeDet.cand: spares a map write per reply
+	// post is the post of the scope's last reply (the entry in
+	// spikeState.Posts for postPlat:postID): replies to one target mostly
+	// go to its latest post, so this spares most post lookups, which were
+	// 1.0 s of 2.5 s in the spike rules' Observe per 1M replies.
+	post     *postTrack
+	postID   string
+	postPlat model.Platform
 }
 
 type postTrack struct {
@@ -433,13 +440,17 @@ func (d *spikeDet) Observe(it *Item) {
 		// looked up through a scratch buffer: Go does not allocate the
 		// string for a map index, and a string key hashes much faster
 		// than a struct of two strings
-		d.key = append(append(append(d.key[:0], r.Platform...), ':'), r.PostID...)
-		p := d.st.Posts[string(d.key)]
-		if p == nil {
-			k := string(d.key)
-			p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
-			d.st.Posts[k] = p
-			d.st.OpenQ = append(d.st.OpenQ, k)
+		p := sc.post
+		if p == nil || sc.postID != r.PostID || sc.postPlat != r.Platform {
+			d.key = append(append(append(d.key[:0], r.Platform...), ':'), r.PostID...)
+			p = d.st.Posts[string(d.key)]
+			if p == nil {
+				k := string(d.key)
+				p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
+				d.st.Posts[k] = p
+				d.st.OpenQ = append(d.st.OpenQ, k)
+			}
+			sc.post, sc.postID, sc.postPlat = p, r.PostID, r.Platform
 		}
 		if r.CreatedAt.After(p.Last) {
 			p.Last = r.CreatedAt
@@ -611,9 +622,16 @@ func (d *spikeDet) sweep(now time.Time, cur int64) {
 			d.dropScope(id)
 		}
 	}
+	forgot := false
 	for k, p := range d.st.Posts {
 		if p.Closed && now.Sub(p.Last) > 7*24*time.Hour {
 			delete(d.st.Posts, k)
+			forgot = true
+		}
+	}
+	if forgot {
+		for _, sc := range d.st.Scopes {
+			sc.post = nil // it may be one of those forgotten
 		}
 	}
 }
