@@ -250,6 +250,19 @@ type coordDet struct {
 	// key is a scratch buffer for map lookups by joined names, which Go
 	// does without allocating the string.
 	key []byte
+	// tgt holds per target its burst state and the last post replied to:
+	// replies to a target mostly go to its latest post, so one lookup by
+	// target spares the post lookup (0.26 s of coordination's 2.2 s
+	// Observe per 1M replies) as well as the burst lookup.
+	tgt map[string]*coTarget
+}
+
+type coTarget struct {
+	burst   *burstState // coordState.Bursts[target], nil when none
+	hasPost bool        // postID, plat and pid are the last post's
+	postID  string
+	plat    model.Platform
+	pid     uint32
 }
 
 type coExpiry struct {
@@ -267,6 +280,7 @@ func (d *coordDet) reset() {
 	}
 	d.acctID = map[string]uint32{}
 	d.recent, d.nRecent, d.expiry = nil, 0, nil
+	d.tgt = map[string]*coTarget{}
 }
 
 // intern returns the id of the account whose name is d.key.
@@ -340,24 +354,34 @@ func (d *coordDet) Observe(it *Item) {
 	meta := &coMeta{Author: r.Author, Sample: lazySample(r)}
 	t := r.CreatedAt.UnixNano()
 	d.st.MaxT = max(d.st.MaxT, t)
-	d.key = append(append(append(append(d.key[:0], r.Target...), '/'), r.Platform...), ':')
-	if r.PostID == "" {
-		d.key = append(d.key, '-')
-	} else {
-		d.key = append(d.key, r.PostID...)
+	tg := d.tgt[r.Target]
+	if tg == nil {
+		tg = &coTarget{burst: d.st.Bursts[r.Target]}
+		d.tgt[strings.Clone(r.Target)] = tg
 	}
-	pid, ok := d.st.Posts[string(d.key)]
-	if !ok {
-		d.st.NPosts++
-		pid = d.st.NPosts
-		d.st.Posts[string(d.key)] = pid
+	pid := tg.pid
+	if !tg.hasPost || tg.postID != r.PostID || tg.plat != r.Platform {
+		d.key = append(append(append(append(d.key[:0], r.Target...), '/'), r.Platform...), ':')
+		if r.PostID == "" {
+			d.key = append(d.key, '-')
+		} else {
+			d.key = append(d.key, r.PostID...)
+		}
+		var ok bool
+		pid, ok = d.st.Posts[string(d.key)]
+		if !ok {
+			d.st.NPosts++
+			pid = d.st.NPosts
+			d.st.Posts[string(d.key)] = pid
+		}
+		tg.hasPost, tg.postID, tg.plat, tg.pid = true, r.PostID, r.Platform, pid
 	}
 	d.addRecent(a, coRef{T: t, ID: r.ID, Target: r.Target, Platform: r.Platform, Post: pid})
 	if on(d.spec.CoReply.Enabled) && r.PostID != "" {
 		d.coReply(a, pid, t, meta)
 	}
 	if on(d.spec.Burst.Enabled) {
-		d.burst(r, a, t, meta)
+		d.burst(r, tg, a, t, meta)
 	}
 }
 
@@ -462,12 +486,13 @@ func abs64(x int64) int64 {
 	return x
 }
 
-func (d *coordDet) burst(r *model.Reply, a uint32, t int64, meta *coMeta) {
+func (d *coordDet) burst(r *model.Reply, tg *coTarget, a uint32, t int64, meta *coMeta) {
 	w := int64(d.spec.Burst.Window.D())
-	b := d.st.Bursts[r.Target]
+	b := tg.burst
 	if b == nil {
 		b = &burstState{Counts: map[uint32]int{}}
 		d.st.Bursts[r.Target] = b
+		tg.burst = b
 	}
 	// insert in time order (crawls deliver nearly sorted batches)
 	i := len(b.Q)
@@ -774,6 +799,15 @@ func (d *coordDet) gc(now time.Time) {
 	for target, b := range d.st.Bursts {
 		if b.Ep == nil && (len(b.Q) == 0 || b.Q[len(b.Q)-1].T < keepBurst) {
 			delete(d.st.Bursts, target)
+		}
+	}
+	// Posts are forgotten below, so no target may keep a post id; a target
+	// without a burst state is forgotten too.
+	for target, tg := range d.tgt {
+		if b := d.st.Bursts[target]; b == nil {
+			delete(d.tgt, target)
+		} else {
+			*tg = coTarget{burst: b}
 		}
 	}
 	// Only the accounts that replied in an hour starting before cut can
