@@ -182,7 +182,7 @@ func (s *SpikeSpec) NewDetector(env Env) (Detector, error) {
 	}
 	d.st.Scopes = map[scopeID]*spikeScope{}
 	d.st.Posts = map[string]*postTrack{}
-	d.st.Accts = map[string][]uint32{}
+	d.st.Accts = map[string]*[]uint32{}
 	d.cand = map[scopeID]*spikeScope{}
 	d.byT = map[string]*spikeScope{}
 	return d, nil
@@ -280,6 +280,7 @@ type spikeScope struct {
 }
 
 type postTrack struct {
+	key      string // platform:post id, its name in spikeState.Posts
 	Target   string
 	Platform model.Platform
 	First    time.Time
@@ -298,12 +299,16 @@ func (k postKey) String() string { return string(k.Platform) + ":" + k.ID }
 
 // spikeState is everything a spike detector must keep across restarts.
 type spikeState struct {
-	HasStart  bool
-	Start     int64 // first bucket ever observed: history is counted from here
-	Scopes    map[scopeID]*spikeScope
-	Posts     map[string]*postTrack // platform:post id
-	OpenQ     []string              // posts in their first hours, oldest first
-	Accts     map[string][]uint32   // target/platform -> replies per past post
+	HasStart bool
+	Start    int64 // first bucket ever observed: history is counted from here
+	Scopes   map[scopeID]*spikeScope
+	Posts    map[string]*postTrack // platform:post id
+	// OpenQ are the posts in their first hours, oldest first, and Accts
+	// the replies per past post by target/platform; pointers, so closing a
+	// post looks nothing up by name (0.16 s of reply-spike-target's 0.26 s
+	// Evaluate per 1.6M replies went to those lookups).
+	OpenQ     []*postTrack
+	Accts     map[string]*[]uint32
 	LastSweep time.Time
 }
 
@@ -446,9 +451,9 @@ func (d *spikeDet) Observe(it *Item) {
 			p = d.st.Posts[string(d.key)]
 			if p == nil {
 				k := string(d.key)
-				p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
+				p = &postTrack{key: k, Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
 				d.st.Posts[k] = p
-				d.st.OpenQ = append(d.st.OpenQ, k)
+				d.st.OpenQ = append(d.st.OpenQ, p)
 			}
 			sc.post, sc.postID, sc.postPlat = p, r.PostID, r.Platform
 		}
@@ -677,24 +682,33 @@ func (d *spikeDet) closePosts(now time.Time) {
 	fh := d.firstHours()
 	n := 0
 	for n < len(d.st.OpenQ) {
-		p := d.st.Posts[d.st.OpenQ[n]]
-		if p != nil && !p.Closed && now.Sub(p.First) <= fh {
+		// A post in the queue is open, and only closed posts are ever
+		// forgotten, so every post here is still in Posts.
+		p := d.st.OpenQ[n]
+		if !p.Closed && now.Sub(p.First) <= fh {
 			break // posts open in time order: the rest are younger
 		}
 		n++
-		if p == nil || p.Closed {
+		if p.Closed {
 			continue
 		}
 		p.Closed = true
-		acct := p.Target + "/" + string(p.Platform) // once per post, not per reply
-		h := append(d.st.Accts[acct], p.N)
+		d.key = append(append(append(d.key[:0], p.Target...), '/'), p.Platform...)
+		hp := d.st.Accts[string(d.key)]
+		if hp == nil {
+			hp = new([]uint32)
+			d.st.Accts[string(d.key)] = hp
+		}
+		h := append(*hp, p.N)
 		if len(h) > 100 {
 			h = h[len(h)-100:]
 		}
-		d.st.Accts[acct] = h
+		*hp = h
 	}
 	if n > 0 {
-		d.st.OpenQ = append(d.st.OpenQ[:0], d.st.OpenQ[n:]...)
+		m := copy(d.st.OpenQ, d.st.OpenQ[n:])
+		clear(d.st.OpenQ[m:])
+		d.st.OpenQ = d.st.OpenQ[:m]
 	}
 }
 
@@ -727,7 +741,10 @@ func (d *spikeDet) popularPost(sc *spikeScope, cur int64, t spikeTest) bool {
 	if p == nil {
 		return false
 	}
-	hist := d.st.Accts[p.Target+"/"+string(p.Platform)]
+	var hist []uint32
+	if hp := d.st.Accts[p.Target+"/"+string(p.Platform)]; hp != nil {
+		hist = *hp
+	}
 	// Without min_posts of history nobody knows the account's usual range,
 	// but an organic-looking crowd is evidence of its own.
 	if len(hist) >= d.spec.PerPost.MinPosts {
@@ -942,8 +959,14 @@ type spikeRefWire struct {
 }
 
 func (d *spikeDet) MarshalState() ([]byte, error) {
-	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts, OpenQ: d.st.OpenQ,
-		Accts: d.st.Accts, Ring: d.ring, LastSweep: d.st.LastSweep}
+	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts,
+		Accts: make(map[string][]uint32, len(d.st.Accts)), Ring: d.ring, LastSweep: d.st.LastSweep}
+	for _, p := range d.st.OpenQ {
+		w.OpenQ = append(w.OpenQ, p.key)
+	}
+	for k, hp := range d.st.Accts {
+		w.Accts[k] = *hp
+	}
 	for id, sc := range d.st.Scopes {
 		ws := &spikeScopeWire{Head: sc.Head, Counts: sc.Counts, KeepFrom: sc.KeepFrom, Ep: sc.Ep}
 		for i := range sc.Refs {
@@ -986,7 +1009,7 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 		return fmt.Errorf("spike state has %d scopes for %d ids", len(w.Scopes), len(w.IDs))
 	}
 	st := spikeState{HasStart: w.HasStart, Start: w.Start, Scopes: map[scopeID]*spikeScope{}, Posts: w.Posts,
-		OpenQ: w.OpenQ, Accts: w.Accts, LastSweep: w.LastSweep}
+		Accts: make(map[string]*[]uint32, len(w.Accts)), LastSweep: w.LastSweep}
 	if st.Posts == nil {
 		st.Posts = map[string]*postTrack{}
 	}
@@ -1015,8 +1038,18 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 			sc.inCand = true
 		}
 	}
-	if d.st.Accts == nil {
-		d.st.Accts = map[string][]uint32{}
+	for k, p := range d.st.Posts {
+		p.key = k
+	}
+	for _, k := range w.OpenQ {
+		// the previous version skipped a queued name missing from Posts, or
+		// a closed post, and so does closePosts
+		if p := d.st.Posts[k]; p != nil && !p.Closed {
+			d.st.OpenQ = append(d.st.OpenQ, p)
+		}
+	}
+	for k, h := range w.Accts {
+		d.st.Accts[k] = &h
 	}
 	return nil
 }
