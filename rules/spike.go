@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/mpwatch/mpwatch/internal/yamlx"
 	"github.com/mpwatch/mpwatch/model"
 )
@@ -221,20 +220,11 @@ type spikeRef struct {
 	Platform model.Platform
 	// Crowd describes the author and text for per_post.organic (crowd*
 	// bits); Text is the normalised text's hash for long texts, else 0.
-	// Observe keeps a long text (norm) and leaves the hash to text(): it
-	// is needed only for the busiest post of a hot bucket, and hashing
-	// every reply's text was a fifth of reply-spike-target's Observe.
+	// (Keeping the text and hashing it only for a hot bucket saved a
+	// little time but held every text of the current hour: 5 % more
+	// memory per reply in window.)
 	Crowd uint8
 	Text  uint64
-	norm  string
-}
-
-// text is the crowd hash of the reply's normalised text (see crowdText).
-func (r *spikeRef) text() uint64 {
-	if r.norm != "" {
-		r.Text, r.norm = xxhash.Sum64String(r.norm), ""
-	}
-	return r.Text
 }
 
 func (r *spikeRef) key() string { return model.ReplyKey(r.Platform, r.ID) }
@@ -280,13 +270,19 @@ type spikeScope struct {
 }
 
 type postTrack struct {
-	key      string // platform:post id, its name in spikeState.Posts
 	Target   string
 	Platform model.Platform
 	First    time.Time
 	Last     time.Time
 	N        uint32 // replies within first_hours of First
 	Closed   bool
+}
+
+// openPost is a post in its first hours, with its name in Posts (the same
+// string, so only a header more) for the saved state.
+type openPost struct {
+	p   *postTrack
+	key string
 }
 
 // postKey names a watched post without joining its platform and id.
@@ -307,7 +303,7 @@ type spikeState struct {
 	// the replies per past post by target/platform; pointers, so closing a
 	// post looks nothing up by name (0.16 s of reply-spike-target's 0.26 s
 	// Evaluate per 1.6M replies went to those lookups).
-	OpenQ     []*postTrack
+	OpenQ     []openPost
 	Accts     map[string]*[]uint32
 	LastSweep time.Time
 }
@@ -432,9 +428,7 @@ func (d *spikeDet) Observe(it *Item) {
 		ref := spikeRef{B: b, ID: r.ID, Acct: acct, Post: r.PostID, Target: r.Target, Platform: r.Platform}
 		if d.organic != nil {
 			ref.Crowd = d.organic.flags(r.Author, r.CreatedAt)
-			if crowdLong(it.Norm) {
-				ref.norm = it.Norm.Text
-			}
+			ref.Text = crowdText(it.Norm)
 		}
 		sc.Refs = append(sc.Refs, ref)
 		if len(sc.Samples) < maxSamples {
@@ -451,9 +445,9 @@ func (d *spikeDet) Observe(it *Item) {
 			p = d.st.Posts[string(d.key)]
 			if p == nil {
 				k := string(d.key)
-				p = &postTrack{key: k, Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
+				p = &postTrack{Target: r.Target, Platform: r.Platform, First: r.CreatedAt}
 				d.st.Posts[k] = p
-				d.st.OpenQ = append(d.st.OpenQ, p)
+				d.st.OpenQ = append(d.st.OpenQ, openPost{p, k})
 			}
 			sc.post, sc.postID, sc.postPlat = p, r.PostID, r.Platform
 		}
@@ -684,7 +678,7 @@ func (d *spikeDet) closePosts(now time.Time) {
 	for n < len(d.st.OpenQ) {
 		// A post in the queue is open, and only closed posts are ever
 		// forgotten, so every post here is still in Posts.
-		p := d.st.OpenQ[n]
+		p := d.st.OpenQ[n].p
 		if !p.Closed && now.Sub(p.First) <= fh {
 			break // posts open in time order: the rest are younger
 		}
@@ -783,7 +777,7 @@ func (d *spikeDet) organicCrowd(sc *spikeScope, cur int64, post postKey) bool {
 		if first {
 			seen[a] = true
 		}
-		t.add(r.Crowd, r.text(), first)
+		t.add(r.Crowd, r.Text, first)
 	}
 	return o.organic(t)
 }
@@ -961,8 +955,8 @@ type spikeRefWire struct {
 func (d *spikeDet) MarshalState() ([]byte, error) {
 	w := spikeWire{HasStart: d.st.HasStart, Start: d.st.Start, Posts: d.st.Posts,
 		Accts: make(map[string][]uint32, len(d.st.Accts)), Ring: d.ring, LastSweep: d.st.LastSweep}
-	for _, p := range d.st.OpenQ {
-		w.OpenQ = append(w.OpenQ, p.key)
+	for _, o := range d.st.OpenQ {
+		w.OpenQ = append(w.OpenQ, o.key)
 	}
 	for k, hp := range d.st.Accts {
 		w.Accts[k] = *hp
@@ -972,7 +966,7 @@ func (d *spikeDet) MarshalState() ([]byte, error) {
 		for i := range sc.Refs {
 			r := &sc.Refs[i]
 			ws.Refs = append(ws.Refs, spikeRefWire{B: r.B, Key: r.key(), Acct: r.acct(), Post: r.post(), Target: r.Target,
-				Platform: r.Platform, Crowd: r.Crowd, Text: r.text()})
+				Platform: r.Platform, Crowd: r.Crowd, Text: r.Text})
 		}
 		for _, smp := range sc.Samples {
 			ws.Samples = append(ws.Samples, fullSample(smp))
@@ -1038,14 +1032,11 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 			sc.inCand = true
 		}
 	}
-	for k, p := range d.st.Posts {
-		p.key = k
-	}
 	for _, k := range w.OpenQ {
 		// the previous version skipped a queued name missing from Posts, or
 		// a closed post, and so does closePosts
 		if p := d.st.Posts[k]; p != nil && !p.Closed {
-			d.st.OpenQ = append(d.st.OpenQ, p)
+			d.st.OpenQ = append(d.st.OpenQ, openPost{p, k})
 		}
 	}
 	for k, h := range w.Accts {
