@@ -584,17 +584,36 @@ func (d *coordDet) components(now time.Time) []Finding {
 			parent[ra] = rb
 		}
 	}
-	groups := map[uint32][]uint32{}
+	type group struct {
+		members []uint32
+		edges   []uint64
+	}
+	groups := map[uint32]*group{}
 	for x := range parent {
 		r := find(x)
-		groups[r] = append(groups[r], x)
+		g := groups[r]
+		if g == nil {
+			g = &group{}
+			groups[r] = g
+		}
+		g.members = append(g.members, x)
+	}
+	// Each group gets its own edges in one pass: looking through every
+	// edge for every group cost O(groups × edges) per evaluation, 15.5 s
+	// of 18 s over 2 days of a stream where thousands of accounts replied
+	// together under the same posts.
+	for k, ed := range d.st.Edges {
+		if ed.Last >= cut {
+			g := groups[find(uint32(k>>32))]
+			g.edges = append(g.edges, k)
+		}
 	}
 	var out []Finding
-	for _, members := range groups {
-		if len(members) < c.MinComponent {
+	for _, g := range groups {
+		if len(g.members) < c.MinComponent {
 			continue
 		}
-		if f, ok := d.componentFinding(members, cut, now); ok {
+		if f, ok := d.componentFinding(g.members, g.edges, cut, now); ok {
 			out = append(out, f)
 		}
 	}
@@ -602,22 +621,18 @@ func (d *coordDet) components(now time.Time) []Finding {
 	return out
 }
 
-func (d *coordDet) componentFinding(members []uint32, cut int64, now time.Time) (Finding, bool) {
+// componentFinding describes a connected group: its members and its edges
+// (those still inside the window).
+func (d *coordDet) componentFinding(members []uint32, edgeKeys []uint64, cut int64, now time.Time) (Finding, bool) {
 	c := d.spec.CoReply
-	in := map[uint32]bool{}
-	for _, m := range members {
-		in[m] = true
-	}
 	// the earliest strong edge names the group, so its key is stable while
 	// the group grows
 	var firstKey uint64
 	var first *coEdge
 	edges, maxW := 0, 0
 	var coPosts = map[uint32]bool{}
-	for k, ed := range d.st.Edges {
-		if ed.Last < cut || !in[uint32(k>>32)] {
-			continue
-		}
+	for _, k := range edgeKeys {
+		ed := d.st.Edges[k]
 		edges++
 		maxW = max(maxW, len(ed.Posts))
 		for _, p := range ed.Posts {
