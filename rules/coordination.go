@@ -157,18 +157,23 @@ func (m *coMeta) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// coRef is one reply remembered for evidence. It keeps the reply id, not
-// the joined "platform:id" key (Key() builds it for an alert): joining
-// it for every reply was a tenth of Observe.
+// coRef is one reply remembered for evidence: 32 bytes, a day of them per
+// active account. It keeps the reply id, not the joined "platform:id" key
+// (refKey builds it for an alert), and the target and platform as one
+// interned source: before, with both strings and the joined key, refs were
+// 64 bytes plus a string allocated per reply.
 type coRef struct {
-	T        int64
-	ID       string
-	Target   string
-	Platform model.Platform
-	Post     uint32
+	T    int64
+	ID   string
+	Src  uint32 // index in coordDet.srcs
+	Post uint32
 }
 
-func (r *coRef) Key() string { return model.ReplyKey(r.Platform, r.ID) }
+// coSrc is a target and platform replies come from.
+type coSrc struct {
+	Target   string
+	Platform model.Platform
+}
 
 // coRefJSON is coRef's durable form, unchanged from the first version.
 type coRefJSON struct {
@@ -177,19 +182,6 @@ type coRefJSON struct {
 	Target   string
 	Platform model.Platform
 	Post     uint32
-}
-
-func (r coRef) MarshalJSON() ([]byte, error) {
-	return json.Marshal(coRefJSON{T: r.T, Key: r.Key(), Target: r.Target, Platform: r.Platform, Post: r.Post})
-}
-
-func (r *coRef) UnmarshalJSON(b []byte) error {
-	var w coRefJSON
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*r = coRef{T: w.T, ID: unjoin(w.Platform, w.Key), Target: w.Target, Platform: w.Platform, Post: w.Post}
-	return nil
 }
 
 type coEdge struct {
@@ -225,7 +217,7 @@ type coordState struct {
 	NPosts   uint32
 	PostWin  map[uint32][]coEvent
 	Edges    map[uint64]*coEdge // only pairs with min_edge_weight posts
-	Recent   map[uint32][]coRef
+	Recent   map[uint32][]coRefJSON
 	Bursts   map[string]*burstState
 	Samples  map[string]model.Sample // first reply of each recent account ref, by reply key
 	BurstEps map[string]bool         // targets with an open burst episode
@@ -250,6 +242,11 @@ type coordDet struct {
 	// key is a scratch buffer for map lookups by joined names, which Go
 	// does without allocating the string.
 	key []byte
+	// srcs are the interned sources of coRef.Src, srcID their index by
+	// "target/platform". Targets and platforms are few (the watchlist), so
+	// the table is never pruned.
+	srcs  []coSrc
+	srcID map[string]uint32
 	// tgt holds per target its burst state and the last post replied to:
 	// replies to a target mostly go to its latest post, so one lookup by
 	// target spares the post lookup (0.26 s of coordination's 2.2 s
@@ -259,6 +256,7 @@ type coordDet struct {
 
 type coTarget struct {
 	burst   *burstState // coordState.Bursts[target], nil when none
+	srcs    []tgtSrc    // the target's sources by platform
 	hasPost bool        // postID, plat and pid are the last post's
 	postID  string
 	plat    model.Platform
@@ -272,6 +270,37 @@ type coExpiry struct {
 
 const coExpiryStep = int64(time.Hour)
 
+type tgtSrc struct {
+	plat model.Platform
+	id   uint32
+}
+
+// src returns the interned id of (target, platform).
+func (d *coordDet) src(target string, p model.Platform) uint32 {
+	d.key = append(append(append(d.key[:0], target...), '/'), p...)
+	if id, ok := d.srcID[string(d.key)]; ok {
+		return id
+	}
+	id := uint32(len(d.srcs))
+	d.srcs = append(d.srcs, coSrc{Target: strings.Clone(target), Platform: p})
+	d.srcID[string(d.key)] = id
+	return id
+}
+
+// tgtSrc is src through the target's entry, which holds its few sources.
+func (d *coordDet) tgtSrc(tg *coTarget, target string, p model.Platform) uint32 {
+	for _, x := range tg.srcs {
+		if x.plat == p {
+			return x.id
+		}
+	}
+	id := d.src(target, p)
+	tg.srcs = append(tg.srcs, tgtSrc{p, id})
+	return id
+}
+
+func (d *coordDet) refKey(r *coRef) string { return model.ReplyKey(d.srcs[r.Src].Platform, r.ID) }
+
 func (d *coordDet) reset() {
 	d.st = coordState{
 		Authors: map[uint32]model.Author{}, Posts: map[string]uint32{}, PostWin: map[uint32][]coEvent{},
@@ -281,6 +310,7 @@ func (d *coordDet) reset() {
 	d.acctID = map[string]uint32{}
 	d.recent, d.nRecent, d.expiry = nil, 0, nil
 	d.tgt = map[string]*coTarget{}
+	d.srcs, d.srcID = nil, map[string]uint32{}
 }
 
 // intern returns the id of the account whose name is d.key.
@@ -376,7 +406,7 @@ func (d *coordDet) Observe(it *Item) {
 		}
 		tg.hasPost, tg.postID, tg.plat, tg.pid = true, r.PostID, r.Platform, pid
 	}
-	d.addRecent(a, coRef{T: t, ID: r.ID, Target: r.Target, Platform: r.Platform, Post: pid})
+	d.addRecent(a, coRef{T: t, ID: r.ID, Src: d.tgtSrc(tg, r.Target, r.Platform), Post: pid})
 	if on(d.spec.CoReply.Enabled) && r.PostID != "" {
 		d.coReply(a, pid, t, meta)
 	}
@@ -658,9 +688,10 @@ func (d *coordDet) componentFinding(members []uint32, edgeKeys []uint64, cut int
 			if r.T < cut {
 				continue
 			}
-			targets[r.Target] = true
-			platforms[r.Platform] = true
-			keys = append(keys, r.Key())
+			src := &d.srcs[r.Src]
+			targets[src.Target] = true
+			platforms[src.Platform] = true
+			keys = append(keys, d.refKey(r))
 			times = append(times, time.Unix(0, r.T))
 			end = max(end, r.T)
 		}
@@ -736,7 +767,7 @@ func (d *coordDet) bursts(now time.Time) []Finding {
 			accounts = append(accounts, d.st.Accts[a])
 			authors = append(authors, d.st.Authors[a])
 			for _, r := range d.recent[a] {
-				if r.Target == target && r.T >= ep.Start {
+				if d.srcs[r.Src].Target == target && r.T >= ep.Start {
 					times = append(times, time.Unix(0, r.T))
 				}
 			}
@@ -1018,11 +1049,18 @@ func (d *coordDet) compact() {
 }
 
 func (d *coordDet) MarshalState() ([]byte, error) {
-	d.st.Recent = make(map[uint32][]coRef, d.nRecent)
+	d.st.Recent = make(map[uint32][]coRefJSON, d.nRecent)
 	for a, rs := range d.recent {
-		if len(rs) > 0 {
-			d.st.Recent[uint32(a)] = rs
+		if len(rs) == 0 {
+			continue
 		}
+		ws := make([]coRefJSON, len(rs))
+		for i := range rs {
+			r := &rs[i]
+			src := d.srcs[r.Src]
+			ws[i] = coRefJSON{T: r.T, Key: d.refKey(r), Target: src.Target, Platform: src.Platform, Post: r.Post}
+		}
+		d.st.Recent[uint32(a)] = ws
 	}
 	b, err := json.Marshal(&d.st)
 	d.st.Recent = nil
@@ -1058,9 +1096,13 @@ func (d *coordDet) UnmarshalState(b []byte) error {
 	}
 	d.recent = make([][]coRef, len(d.st.Accts))
 	for _, a := range slices.Sorted(maps.Keys(d.st.Recent)) {
-		rs := d.st.Recent[a]
-		if int(a) >= len(d.recent) || len(rs) == 0 {
+		ws := d.st.Recent[a]
+		if int(a) >= len(d.recent) || len(ws) == 0 {
 			continue // names no interned account: nothing can reach it
+		}
+		rs := make([]coRef, len(ws))
+		for i, w := range ws {
+			rs[i] = coRef{T: w.T, ID: unjoin(w.Platform, w.Key), Src: d.src(w.Target, w.Platform), Post: w.Post}
 		}
 		d.recent[a] = rs
 		d.nRecent++
