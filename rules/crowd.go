@@ -89,11 +89,14 @@ func (o *OrganicCrowd) flags(a model.Author, at time.Time) uint8 {
 // a copy, else 0: short replies ("thank you!", "congrats") repeat in any
 // crowd. The floors are the narrative rules' defaults.
 func crowdText(n text.Normalized) uint64 {
-	if n.Latin*13+n.Han*25 < 25*13 {
+	if !crowdLong(n) {
 		return 0
 	}
 	return xxhash.Sum64String(n.Text)
 }
+
+// crowdLong reports whether a text is long enough for crowdText to hash.
+func crowdLong(n text.Normalized) bool { return n.Latin*13+n.Han*25 >= 25*13 }
 
 // crowdTally counts a crowd for OrganicCrowd.organic.
 type crowdTally struct {

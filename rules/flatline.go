@@ -58,9 +58,11 @@ func (s *FlatlineSpec) Validate(report func(key, format string, args ...any)) {
 }
 
 func (s *FlatlineSpec) NewDetector(env Env) (Detector, error) {
-	return &flatDet{spec: s, env: env, st: flatState{Sources: map[string]*flatSource{}}}, nil
+	return &flatDet{spec: s, env: env, src: map[string]*flatSrc{}}, nil
 }
 
+// flatSource and flatState are the durable form (JSON), unchanged from the
+// first version so saved states keep loading; the detector works on flatSrc.
 type flatSource struct {
 	Target   string
 	Platform model.Platform
@@ -73,10 +75,40 @@ type flatState struct {
 	Sources map[string]*flatSource
 }
 
+// flatSrc is one source's running state. Only the baseline_days up to the
+// last reply's day are ever summed, and the last reply only moves forward,
+// so the day counts are a ring of baseline_days slots (a slot is reused once
+// its day has left the window) instead of a map updated per reply.
+type flatSrc struct {
+	key         string // "target/platform": the finding's scope and sort key
+	target      string
+	platform    model.Platform
+	first, last time.Time
+	days        []flatDay
+	// The verdict depends only on first, last and the day counts, which
+	// change only in Observe, so Evaluate computes it once per change
+	// rather than for every quiet source at every evaluation.
+	dirty bool
+	busy  bool    // enough history and rate >= min_daily_replies
+	rate  float64 // replies per day over the baseline
+	idx   int     // position in flatDet.list
+}
+
+type flatDay struct {
+	day int64
+	n   int
+}
+
 type flatDet struct {
-	spec   *FlatlineSpec
-	env    Env
-	st     flatState
+	spec *FlatlineSpec
+	env  Env
+	src  map[string]*flatSrc // by "target/platform"
+	list []*flatSrc          // every source, for Evaluate's scan
+	// last[i] is list[i].last in unix nanoseconds: Evaluate's scan for
+	// quiet sources reads one contiguous slice instead of every source
+	// (0.14 s of flatline's 0.24 s per 400,000 replies went to that scan).
+	last   []int64
+	key    []byte // scratch for the map key: indexing by string(key) does not allocate
 	health []model.SourceHealth
 }
 
@@ -84,21 +116,81 @@ func (d *flatDet) SetHealth(hs []model.SourceHealth) { d.health = hs }
 
 func dayOf(t time.Time) int64 { return t.Unix() / 86400 }
 
+func (d *flatDet) source(target string, p model.Platform, first time.Time) *flatSrc {
+	d.key = append(append(append(d.key[:0], target...), '/'), p...)
+	s := d.src[string(d.key)]
+	if s == nil {
+		s = &flatSrc{key: string(d.key), target: target, platform: p, first: first, last: first,
+			days: make([]flatDay, d.spec.BaselineDays), dirty: true, idx: len(d.list)}
+		d.src[s.key] = s
+		d.list = append(d.list, s)
+		d.last = append(d.last, first.UnixNano())
+	}
+	return s
+}
+
+// add counts n replies on day, unless the day is already older than the
+// baseline can ever need.
+func (s *flatSrc) add(day int64, n int) {
+	w := int64(len(s.days))
+	if day <= dayOf(s.last)-w {
+		return
+	}
+	i := day % w
+	if i < 0 {
+		i += w
+	}
+	if s.days[i].day != day {
+		// the slot's day is at least a window older than day: out of it
+		s.days[i] = flatDay{day: day}
+	}
+	s.days[i].n += n
+	s.dirty = true
+}
+
+// inWindow sums the replies of the baseline_days ending on the last reply's day.
+func (s *flatSrc) inWindow() int {
+	lastDay := dayOf(s.last)
+	total := 0
+	for _, x := range s.days {
+		if x.day > lastDay-int64(len(s.days)) && x.day <= lastDay {
+			total += x.n
+		}
+	}
+	return total
+}
+
+// Observe costs one map lookup and a few compares per reply (measured
+// 533 ns/reply in BenchmarkEachRule with a concatenated key and a day map).
 func (d *flatDet) Observe(it *Item) {
 	r := &it.Reply
-	k := r.Target + "/" + string(r.Platform)
-	s := d.st.Sources[k]
-	if s == nil {
-		s = &flatSource{Target: r.Target, Platform: r.Platform, First: r.CreatedAt, Last: r.CreatedAt, Days: map[int64]int{}}
-		d.st.Sources[k] = s
+	s := d.source(r.Target, r.Platform, r.CreatedAt)
+	if r.CreatedAt.Before(s.first) {
+		s.first = r.CreatedAt
+		s.dirty = true
 	}
-	if r.CreatedAt.Before(s.First) {
-		s.First = r.CreatedAt
+	if r.CreatedAt.After(s.last) {
+		s.last = r.CreatedAt
+		s.dirty = true
+		d.last[s.idx] = s.last.UnixNano()
 	}
-	if r.CreatedAt.After(s.Last) {
-		s.Last = r.CreatedAt
+	s.add(dayOf(r.CreatedAt), 1)
+}
+
+// verdict recomputes whether the source is normally busy enough for its
+// silence to mean something. The baseline is the days before the last
+// reply, so it does not decay while the source stays quiet and the alert
+// stays stable.
+func (d *flatDet) verdict(s *flatSrc) {
+	s.dirty = false
+	s.busy = false
+	span := s.last.Sub(s.first)
+	if span < 24*time.Hour {
+		return // too little history to call it normal
 	}
-	s.Days[dayOf(r.CreatedAt)]++
+	days := min(float64(d.spec.BaselineDays), span.Hours()/24)
+	s.rate = float64(s.inWindow()) / days
+	s.busy = s.rate >= d.spec.MinDailyReplies
 }
 
 // inScope applies the rule's scope to a health record, which is not a reply.
@@ -119,46 +211,31 @@ func (d *flatDet) inScope(target string, p model.Platform) bool {
 func (d *flatDet) Evaluate(now time.Time) []Finding {
 	var out []Finding
 	quiet := d.spec.QuietFor.D()
-	var quietKeys []string
-	for k, s := range d.st.Sources {
-		if now.Sub(s.Last) >= quiet {
-			quietKeys = append(quietKeys, k)
-		}
-		if len(s.Days) > d.spec.BaselineDays+2 {
-			// forget day counts older than the baseline can ever need
-			for day := range s.Days {
-				if day <= dayOf(s.Last)-int64(d.spec.BaselineDays) {
-					delete(s.Days, day)
-				}
-			}
-		}
-	}
-	sort.Strings(quietKeys)
-	for _, k := range quietKeys {
-		s := d.st.Sources[k]
-		// The baseline is the days before the last reply, so it does not
-		// decay while the source stays quiet and the alert stays stable.
-		span := s.Last.Sub(s.First)
-		if span < 24*time.Hour {
-			continue // too little history to call it normal
-		}
-		days := min(float64(d.spec.BaselineDays), span.Hours()/24)
-		total := 0
-		for day, n := range s.Days {
-			if day > dayOf(s.Last)-int64(d.spec.BaselineDays) {
-				total += n
-			}
-		}
-		rate := float64(total) / days
-		if rate < d.spec.MinDailyReplies {
+	var fire []*flatSrc
+	// For times within ±292 years of 1970 (UnixNano's range) the difference
+	// of nanoseconds is now.Sub(last) exactly.
+	nowNs, quietNs := now.UnixNano(), int64(quiet)
+	for i, last := range d.last {
+		if nowNs-last < quietNs {
 			continue
 		}
-		hours := now.Sub(s.Last).Hours()
+		s := d.list[i]
+		if s.dirty {
+			d.verdict(s)
+		}
+		if s.busy {
+			fire = append(fire, s)
+		}
+	}
+	sort.Slice(fire, func(i, j int) bool { return fire[i].key < fire[j].key })
+	for _, s := range fire {
+		rate := s.rate
+		hours := now.Sub(s.last).Hours()
 		summary := fmt.Sprintf("No replies collected for %s on %s for %.0fh (it usually gets %.0f a day); the crawler or the account may be broken",
-			s.Target, s.Platform, hours, rate)
+			s.target, s.platform, hours, rate)
 		out = append(out, Finding{
-			Scope: "source:" + k, WindowStart: s.Last.UTC().Truncate(time.Second), WindowEnd: now.UTC(),
-			Size: 1, Summary: summary, Targets: []string{s.Target}, Platforms: []model.Platform{s.Platform},
+			Scope: "source:" + s.key, WindowStart: s.last.UTC().Truncate(time.Second), WindowEnd: now.UTC(),
+			Size: 1, Summary: summary, Targets: []string{s.target}, Platforms: []model.Platform{s.platform},
 			Metrics:  map[string]float64{"quiet_hours": round3(hours), "daily_baseline": round3(rate)},
 			Evidence: model.Evidence{Reason: summary, Count: 0, Baseline: round3(rate)},
 		})
@@ -191,7 +268,18 @@ func (d *flatDet) Evaluate(now time.Time) []Finding {
 }
 
 func (d *flatDet) MarshalState() ([]byte, error) {
-	b, err := json.Marshal(&d.st)
+	st := flatState{Sources: make(map[string]*flatSource, len(d.list))}
+	for _, s := range d.list {
+		fs := &flatSource{Target: s.target, Platform: s.platform, First: s.first, Last: s.last, Days: map[int64]int{}}
+		lastDay := dayOf(s.last)
+		for _, x := range s.days {
+			if x.n > 0 && x.day > lastDay-int64(len(s.days)) && x.day <= lastDay {
+				fs.Days[x.day] = x.n
+			}
+		}
+		st.Sources[s.key] = fs
+	}
+	b, err := json.Marshal(&st)
 	if err != nil {
 		return nil, fmt.Errorf("encode flatline state: %w", err)
 	}
@@ -203,9 +291,20 @@ func (d *flatDet) UnmarshalState(b []byte) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("decode flatline state: %w", err)
 	}
-	if st.Sources == nil {
-		st.Sources = map[string]*flatSource{}
+	d.src, d.list, d.last = map[string]*flatSrc{}, nil, nil
+	// sorted so that the rebuilt list does not depend on map order
+	for _, k := range sortedKeys(st.Sources) {
+		fs := st.Sources[k]
+		if fs == nil {
+			continue
+		}
+		s := d.source(fs.Target, fs.Platform, fs.First)
+		s.last = fs.Last
+		d.last[s.idx] = s.last.UnixNano()
+		// older states may hold days beyond the window; add drops them
+		for day, n := range fs.Days {
+			s.add(day, n)
+		}
 	}
-	d.st = st
 	return nil
 }

@@ -1,7 +1,14 @@
 package rules
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +386,230 @@ rules:
 				t.Errorf("got %q, want %q (%v)", statuses(got), c.want, summaries(got))
 			}
 		})
+	}
+}
+
+// The volume rules' durable state must keep loading across versions: a
+// daemon upgraded in place restores what the previous build saved. The
+// files in testdata/volume_state were written by the first version of the
+// spike, coordination and flatline detectors (gob and JSON) after the first
+// half of volumeStream, with the findings that version then reported over the
+// second half; TestVolumeStateFromFirstVersion checks that this build reads
+// those states and reports exactly the same findings.
+
+const volumeStateYAML = `
+rules:
+  - name: spike-target
+    type: spike
+    group_by: [target]
+    timeframe: 1h
+    threshold_cur: 30
+    threshold_ref: 2
+    baseline: {window_days: 14, min_history_buckets: 168, recent_buckets: 24, min_recent_buckets: 12}
+    per_post:
+      first_hours: 2
+      ratio_vs_p90: 3
+      min_posts: 5
+      organic: {min_known_share: 0.5, max_new_share: 0.5, max_digit_share: 0.5, max_copy_share: 0.5}
+    resolve_after: 3h
+  - name: spike-all
+    type: spike
+    group_by: []
+    timeframe: 1h
+    threshold_cur: 60
+    threshold_ref: 10
+    spike_height: 2
+    baseline: {window_days: 14, min_history_buckets: 168, recent_buckets: 24, min_recent_buckets: 12}
+    per_post: {first_hours: 2, ratio_vs_p90: 3, min_posts: 5}
+    resolve_after: 3h
+  - name: coordination
+    type: coordination
+    co_reply: {time_window: 300s, window: 24h, min_edge_weight: 2, min_component: 3, min_targets: 3}
+    burst:
+      window: 60s
+      min_accounts: 12
+      organic: {min_known_share: 0.5, max_new_share: 0.5, max_digit_share: 0.5, max_copy_share: 0.5}
+    resolve_after: 2h
+  - name: flatline
+    type: flatline
+    quiet_for: 12h
+    min_daily_replies: 20
+    baseline_days: 3
+`
+
+// volumeStream is ten days of replies to six targets on two platforms, with
+// what makes each volume rule speak: a flood of digit-handled accounts on one
+// post of mp-b (spike), an old crowd on a viral post of mp-d (popular post),
+// a ring of accounts replying together under posts of three targets (co-reply
+// network), bursts of distinct accounts on mp-e within seconds, and mp-c going
+// silent on day 6 (flatline). Items are in time order.
+func volumeStream() []Item {
+	rng := rand.New(rand.NewPCG(7, 11))
+	start := time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)
+	old := start.AddDate(-3, 0, 0)
+	young := start.AddDate(0, 0, -10)
+	var rs []model.Reply
+	n := 0
+	add := func(target string, p model.Platform, author string, created *time.Time, post string, at time.Time, txt string) {
+		n++
+		rs = append(rs, model.Reply{Platform: p, ID: fmt.Sprintf("v%d", n), Target: target, PostID: post,
+			URL: fmt.Sprintf("https://example.social/@%s/%d", author, n), CreatedAt: at, Text: txt,
+			Author: model.Author{ID: author, Handle: author, CreatedAt: created, Followers: n % 300}})
+	}
+	targets := []string{"mp-a", "mp-b", "mp-c", "mp-d", "mp-e", "mp-f"}
+	for h := 0; h < 240; h++ {
+		hour := start.Add(time.Duration(h) * time.Hour)
+		for ti, tg := range targets {
+			if tg == "mp-c" && h >= 6*24 {
+				continue // the source goes quiet
+			}
+			p := model.Mastodon
+			if ti%2 == 1 {
+				p = model.Bluesky
+			}
+			post := fmt.Sprintf("%s-p%d", tg, h/6)
+			for k := 0; k < 2+ti+rng.IntN(3); k++ {
+				at := hour.Add(time.Duration(rng.IntN(3600)) * time.Second)
+				var created *time.Time
+				if rng.IntN(2) == 0 {
+					created = &old
+				}
+				add(tg, p, fmt.Sprintf("user%d", rng.IntN(400)), created, post, at, fmt.Sprintf("an ordinary reply number %d about the day's news", rng.IntN(1e6)))
+			}
+		}
+		day := h / 24
+		switch {
+		case h%24 == 14 && day >= 7: // flood on mp-b
+			for k := 0; k < 90; k++ {
+				a := fmt.Sprintf("patriot%08d", rng.IntN(60))
+				add("mp-b", model.Bluesky, a, &young, "mp-b-flood", hour.Add(time.Duration(k*30)*time.Second), "the same pasted line that is long enough to count as a copy")
+			}
+		case h%24 == 9 && day >= 8: // a viral post on mp-d, old accounts in their own words
+			for k := 0; k < 80; k++ {
+				add("mp-d", model.Bluesky, fmt.Sprintf("fan%d", rng.IntN(1000)), &old, fmt.Sprintf("mp-d-viral%d", day), hour.Add(time.Duration(k*40)*time.Second),
+					fmt.Sprintf("my own words about this, reply %d of a long and friendly thread", k))
+			}
+		case h%8 == 3: // a ring of six accounts on three targets
+			for ti, tg := range []string{"mp-a", "mp-c", "mp-f"} {
+				if tg == "mp-c" && h >= 6*24 {
+					tg = "mp-e"
+				}
+				for k := 0; k < 6; k++ {
+					add(tg, model.Mastodon, fmt.Sprintf("ring%d", k), &young, fmt.Sprintf("%s-p%d", tg, h/6), hour.Add(time.Duration(ti*600+k*20)*time.Second), "shared talking point")
+				}
+			}
+		case h%24 == 20 && day%2 == 0: // a burst of distinct accounts on mp-e
+			for k := 0; k < 15; k++ {
+				add("mp-e", model.Bluesky, fmt.Sprintf("burst%d-%d", day, k), &young, "mp-e-burst", hour.Add(time.Duration(k*2)*time.Second), "a burst reply")
+			}
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b model.Reply) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	items := make([]Item, len(rs))
+	for i := range rs {
+		items[i] = Item{Reply: rs[i], Norm: defaultNormalize(rs[i].Text), Seq: int64(i + 1)}
+	}
+	return items
+}
+
+// runVolume feeds items to det, evaluating every 15 minutes of data time
+// from..to, and returns each finding as its time and the first 64 bits of
+// the SHA-256 of its JSON (lists that come from map iteration sorted), so
+// the golden files stay small.
+const volumeStep = 15 * time.Minute
+
+func runVolume(t *testing.T, det Detector, items []Item, from, to time.Time) []string {
+	t.Helper()
+	var out []string
+	i := 0
+	for at := from; !at.After(to); at = at.Add(volumeStep) {
+		for i < len(items) && items[i].Reply.CreatedAt.Before(at) {
+			det.Observe(&items[i])
+			i++
+		}
+		for _, f := range det.Evaluate(at) {
+			slices.Sort(f.Targets)
+			slices.Sort(f.Platforms)
+			slices.Sort(f.Accounts)
+			slices.Sort(f.ReplyIDs)
+			b, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b)
+			out = append(out, at.Format(time.RFC3339)+" "+hex.EncodeToString(sum[:8]))
+			if testing.Verbose() {
+				t.Logf("%s %s", at.Format(time.RFC3339), b)
+			}
+		}
+	}
+	return out
+}
+
+func TestVolumeStateFromFirstVersion(t *testing.T) {
+	rs := mustParse(t, volumeStateYAML)
+	items := volumeStream()
+	start := time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)
+	half, end := start.Add(5*24*time.Hour), start.Add(10*24*time.Hour)
+	cut, _ := slices.BinarySearchFunc(items, half, func(it Item, t time.Time) int { return it.Reply.CreatedAt.Compare(t) })
+	for _, r := range rs {
+		t.Run(r.Name(), func(t *testing.T) {
+			dir := filepath.Join("testdata", "volume_state")
+			state, err := os.ReadFile(filepath.Join(dir, r.Name()+".state"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile(filepath.Join(dir, r.Name()+".findings"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.Split(strings.TrimSuffix(string(golden), "\n"), "\n")
+			if len(want) < 2 {
+				t.Fatalf("golden %s has %d findings: the stream no longer exercises the rule", r.Name(), len(want))
+			}
+			newDet := func() Detector {
+				d, err := r.Spec.NewDetector(Env{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d
+			}
+			// the state the first version saved, read by this one
+			d := newDet()
+			if err := d.UnmarshalState(state); err != nil {
+				t.Fatalf("read the first version's state: %v", err)
+			}
+			got := runVolume(t, d, slices.Clone(items[cut:]), half.Add(volumeStep), end)
+			diffLines(t, "restored from the first version", got, want)
+
+			// this version without a restart, and across its own save
+			d = newDet()
+			runVolume(t, d, slices.Clone(items[:cut]), start, half)
+			diffLines(t, "uninterrupted", runVolume(t, d, slices.Clone(items[cut:]), half.Add(volumeStep), end), want)
+			d = newDet()
+			runVolume(t, d, slices.Clone(items[:cut]), start, half)
+			b, err := d.MarshalState()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d = newDet()
+			if err := d.UnmarshalState(b); err != nil {
+				t.Fatal(err)
+			}
+			diffLines(t, "restored from this version", runVolume(t, d, slices.Clone(items[cut:]), half.Add(volumeStep), end), want)
+		})
+	}
+}
+
+func diffLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d findings, want %d", what, len(got), len(want))
+	}
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Errorf("%s: finding %d\n got %s\nwant %s", what, i, got[i], want[i])
+			return
+		}
 	}
 }
