@@ -16,6 +16,42 @@ type Item struct {
 	Reply model.Reply
 	Norm  text.Normalized
 	Seq   int64
+	// prep is what rules worked out from this reply alone, ahead of
+	// Observe (see Preparer).
+	prep []itemPrep
+}
+
+type itemPrep struct {
+	by Preparer
+	v  any
+}
+
+// Prepared returns what p made of the item when the engine normalised it,
+// and whether it did: an item pushed with its Norm already set (or by
+// another engine) was not prepared, and the detector does the work itself.
+func (it *Item) Prepared(p Preparer) (any, bool) {
+	for _, x := range it.prep {
+		if x.by == p {
+			return x.v, true
+		}
+	}
+	return nil, false
+}
+
+// Preparer is per-reply work that depends on the reply and the rule's
+// parameters alone, never on the detector's state: the engine runs it on
+// its normalising goroutines, where it runs side by side for many replies
+// and, in a pipeline (RunPipeline), ahead of the rules still busy with the
+// previous batch. It must be safe for concurrent use.
+type Preparer interface {
+	Prepare(it *Item) any
+}
+
+// preparing is a detector with a Preparer. The engine asks once, when it
+// builds the detector, and keeps the answer: a detector that restores
+// state must keep the same Preparer.
+type preparing interface {
+	Preparer() Preparer
 }
 
 // Finding is what a detector reports at an evaluation: something that is

@@ -89,6 +89,7 @@ type Engine struct {
 type running struct {
 	rule     Rule
 	det      Detector
+	prep     Preparer // nil: none
 	stateKey string
 	match    func(*Item) bool
 }
@@ -139,6 +140,9 @@ func NewEngine(rules []Rule, opts EngineOptions) (*Engine, error) {
 			return nil, fmt.Errorf("build rule %q: %w", r.Name(), err)
 		}
 		run := &running{rule: r, det: d, stateKey: "rule/" + r.Name() + "/" + r.Hash, match: compileScope(r.Spec.Base().Scope, opts.Env)}
+		if p, ok := d.(preparing); ok {
+			run.prep = p.Preparer()
+		}
 		e.rules = append(e.rules, run)
 		e.byName[r.Name()] = run
 	}
@@ -279,8 +283,21 @@ func (e *Engine) NormalizeBatch(replies []model.Reply) []Item {
 	e.parallel(len(items), func(i int) {
 		items[i].Reply = replies[i]
 		items[i].Norm = e.norm(replies[i].Text)
+		e.prepare(&items[i])
 	})
 	return items
+}
+
+// prepare runs the rules' Preparers on a normalised item. It reads only
+// what does not change after NewEngine, so NormalizeBatch may run it while
+// another goroutine ingests.
+func (e *Engine) prepare(it *Item) {
+	it.prep = it.prep[:0]
+	for _, r := range e.rules {
+		if r.prep != nil && r.match(it) {
+			it.prep = append(it.prep, itemPrep{by: r.prep, v: r.prep.Prepare(it)})
+		}
+	}
 }
 
 // restoreBeforeIngest loads durable state before the first pushed reply,
@@ -301,8 +318,12 @@ func (e *Engine) ingestLocked(items []Item) { e.observeLocked(items, true) }
 
 func (e *Engine) observeLocked(items []Item, normalize bool) {
 	e.parallel(len(items), func(i int) {
-		if normalize || (items[i].Norm.Text == "" && items[i].Reply.Text != "") {
-			items[i].Norm = e.norm(items[i].Reply.Text)
+		it := &items[i]
+		if normalize || (it.Norm.Text == "" && it.Reply.Text != "") {
+			it.Norm = e.norm(it.Reply.Text)
+			e.prepare(it)
+		} else if len(it.prep) == 0 {
+			e.prepare(it)
 		}
 	})
 	ptrs := make([]*Item, len(items))

@@ -160,12 +160,14 @@ func (s *RepeatedNarrativeSpec) Validate(report func(key, format string, args ..
 func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 	lsh := text.NewLSH(s.MinHash.Bands, s.MinHash.Rows)
 	lsh.SetMaxChain(rnMaxChain)
+	mh := text.NewMinHasher(lsh.SigLen(), rnSeed)
 	return &rnDetector{
 		spec:    *s,
 		env:     env,
+		prepper: &rnPrepper{spec: *s, mh: mh, lsh: text.NewLSH(s.MinHash.Bands, s.MinHash.Rows)},
 		minHits: rnMinHits(s.MinHash.Bands, s.MinHash.Rows, s.JaccardMin),
 		lsh:     lsh,
-		mh:      text.NewMinHasher(lsh.SigLen(), rnSeed),
+		mh:      mh,
 		exact:   make(map[uint64]int32),
 		strs:    make(map[string]uint32),
 		uf:      text.NewUnionFind(0),
@@ -232,8 +234,9 @@ const rnSeed = 0x6d7077617463682d // "mpwatch-"
 // near-copies again, so a cluster held together by an old reply stays
 // together if its newer members are near-copies of each other.
 type rnDetector struct {
-	spec RepeatedNarrativeSpec
-	env  Env
+	spec    RepeatedNarrativeSpec
+	env     Env
+	prepper *rnPrepper
 	// minHits is rnMinHits of the spec.
 	minHits int
 	lsh     *text.LSH
@@ -505,15 +508,90 @@ func (d *rnDetector) intern(s string) uint32 {
 
 // longEnough applies min_chars and min_han_chars, counting a mixed text
 // proportionally: latin/min_chars + han/min_han_chars >= 1.
-func (d *rnDetector) longEnough(n text.Normalized) bool {
-	return n.Latin*d.spec.MinHanChars+n.Han*d.spec.MinChars >= d.spec.MinChars*d.spec.MinHanChars
+func (d *rnDetector) longEnough(n text.Normalized) bool { return d.prepper.longEnough(n) }
+
+// rnPrepper is a rule's per-reply text work (the text's hash, shingle set
+// and band keys), which depends on its parameters alone: the engine runs it
+// on the goroutines that normalise replies (Preparer).
+type rnPrepper struct {
+	spec RepeatedNarrativeSpec
+	mh   *text.MinHasher
+	lsh  *text.LSH // banding only: never holds an item
+	pool sync.Pool // *rnScratch
+}
+
+// rnPrep is a prepared reply; a nil *rnPrep is a text too short to compare.
+type rnPrep struct {
+	hash     uint64
+	shingles []uint16
+	keys     []uint32
+}
+
+type rnScratch struct {
+	set   []uint32
+	sig   []uint32
+	set16 []uint16
+}
+
+func (d *rnDetector) Preparer() Preparer { return d.prepper }
+
+func (p *rnPrepper) Prepare(it *Item) any {
+	norm, ok := p.norm(it)
+	if !ok {
+		return (*rnPrep)(nil)
+	}
+	w, _ := p.pool.Get().(*rnScratch)
+	if w == nil {
+		w = &rnScratch{}
+	}
+	defer p.pool.Put(w)
+	w.set = text.AppendShingleHashes(w.set, norm.Folded)
+	w.set16 = text.Compact16(w.set, w.set16)
+	w.sig = p.mh.Signature(w.set, w.sig)
+	return &rnPrep{
+		hash:     xxhash.Sum64String(norm.Text),
+		shingles: slices.Clone(w.set16),
+		keys:     p.lsh.BandKeys(w.sig, make([]uint32, 0, p.lsh.Bands())),
+	}
+}
+
+// norm is the text compared for a reply (its own words unless keep_quoted),
+// and whether it is long enough to compare.
+func (p *rnPrepper) norm(it *Item) (text.Normalized, bool) {
+	if !p.longEnough(it.Norm) {
+		return text.Normalized{}, false
+	}
+	norm := it.Norm
+	if !p.spec.KeepQuoted {
+		if own, quoted := rnOwnWords(it.Reply.Text); quoted {
+			if norm = text.Normalize(own); !p.longEnough(norm) {
+				return text.Normalized{}, false
+			}
+		}
+	}
+	return norm, true
+}
+
+// longEnough applies min_chars and min_han_chars, counting a mixed text
+// proportionally: latin/min_chars + han/min_han_chars >= 1.
+func (p *rnPrepper) longEnough(n text.Normalized) bool {
+	return n.Latin*p.spec.MinHanChars+n.Han*p.spec.MinChars >= p.spec.MinChars*p.spec.MinHanChars
 }
 
 func (d *rnDetector) Observe(it *Item) {
+	r := &it.Reply
+	if v, ok := it.Prepared(d.prepper); ok {
+		if pr := v.(*rnPrep); pr != nil {
+			d.pend = append(d.pend, rnPending{prep: pr, orig: r.Text, m: d.member(r)})
+			if len(d.pend) >= rnBatch {
+				d.flush()
+			}
+		}
+		return
+	}
 	if !d.longEnough(it.Norm) {
 		return
 	}
-	r := &it.Reply
 	norm := it.Norm
 	if !d.spec.KeepQuoted {
 		if own, quoted := rnOwnWords(r.Text); quoted {
@@ -541,6 +619,7 @@ const rnBatch = 256
 // (nodes, edges, components, the index) run one after another, in the
 // order observed: the result is the same as handling each reply as it came.
 type rnPending struct {
+	prep     *rnPrep // the engine's preparation, or nil: flush does it
 	norm     text.Normalized
 	orig     string
 	m        rnMember
@@ -623,13 +702,17 @@ func (d *rnDetector) flush() {
 		offs := make([]int, 0, 2*(hi-lo+1))
 		for i := lo; i < hi; i++ {
 			p := &pend[i]
-			p.hash = xxhash.Sum64String(p.norm.Text)
-			w.set = text.AppendShingleHashes(w.set, p.norm.Folded)
-			w.set16 = text.Compact16(w.set, w.set16)
 			offs = append(offs, len(w.arena), len(w.found))
-			w.arena = append(w.arena, w.set16...)
-			w.sig = d.mh.Signature(w.set, w.sig)
-			p.keys = d.lsh.BandKeys(w.sig, d.pendKeys[i*bands:i*bands:(i+1)*bands])
+			if p.prep != nil {
+				p.hash, p.keys = p.prep.hash, p.prep.keys
+			} else {
+				p.hash = xxhash.Sum64String(p.norm.Text)
+				w.set = text.AppendShingleHashes(w.set, p.norm.Folded)
+				w.set16 = text.Compact16(w.set, w.set16)
+				w.arena = append(w.arena, w.set16...)
+				w.sig = d.mh.Signature(w.set, w.sig)
+				p.keys = d.lsh.BandKeys(w.sig, d.pendKeys[i*bands:i*bands:(i+1)*bands])
+			}
 			if _, dup := d.exact[p.hash]; !dup {
 				w.found = d.lsh.Matches(&w.walker, p.keys, w.found)
 			}
@@ -637,7 +720,11 @@ func (d *rnDetector) flush() {
 		offs = append(offs, len(w.arena), len(w.found))
 		for i := lo; i < hi; i++ {
 			k := 2 * (i - lo)
-			pend[i].shingles = w.arena[offs[k]:offs[k+2]:offs[k+2]]
+			if pend[i].prep != nil {
+				pend[i].shingles = pend[i].prep.shingles
+			} else {
+				pend[i].shingles = w.arena[offs[k]:offs[k+2]:offs[k+2]]
+			}
 			pend[i].found = w.found[offs[k+1]:offs[k+3]:offs[k+3]]
 		}
 	})
@@ -1709,7 +1796,9 @@ func (d *rnDetector) UnmarshalState(b []byte) error {
 		return fmt.Errorf("unmarshal repeated_narrative state: unknown version %d", st.Version)
 	}
 	fresh, _ := d.spec.NewDetector(d.env)
+	prepper := d.prepper // the engine holds it (Preparer)
 	*d = *fresh.(*rnDetector)
+	d.prepper = prepper
 	authors := make([]rnAuthor, len(st.Authors))
 	for i, a := range st.Authors {
 		authors[i] = newRNAuthor(a.Author)

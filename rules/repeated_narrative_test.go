@@ -984,6 +984,57 @@ func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
 	}
 }
 
+// The engine prepares each reply's text work on its normalising goroutines
+// (Preparer); a detector fed prepared items must end as one doing the work
+// itself.
+func TestRepeatedNarrativePreparedSameAsDirect(t *testing.T) {
+	var all []model.Reply
+	for k := range 3 {
+		for _, r := range ntOrganic(t) {
+			r.ID += fmt.Sprint("-", k)
+			r.Author.ID += fmt.Sprint("-", k)
+			r.CreatedAt = r.CreatedAt.Add(time.Duration(k) * time.Minute)
+			all = append(all, r)
+		}
+	}
+	all = append(all, ntCampaign("en", ntEN, []string{"mp-a", "mp-b", "mp-c"}, time.Hour)...)
+	all = append(all, ntCampaign("zh", ntZH, []string{"mp-b"}, 2*time.Hour)...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.Before(all[j].CreatedAt) })
+	direct, prepared := ntRN(t, nil), ntRN(t, nil)
+	used := 0
+	for _, r := range all {
+		direct.Observe(ntItem(r))
+		it := ntItem(r)
+		v := prepared.prepper.Prepare(it)
+		if v.(*rnPrep) != nil {
+			used++
+		}
+		it.prep = []itemPrep{{by: prepared.prepper, v: v}}
+		prepared.Observe(it)
+	}
+	if used < 50 {
+		t.Fatalf("only %d prepared texts", used)
+	}
+	now := ntStart.Add(41 * time.Hour)
+	a, _ := json.Marshal(direct.Evaluate(now))
+	b, _ := json.Marshal(prepared.Evaluate(now))
+	if string(a) != string(b) || len(a) < 100 {
+		t.Errorf("findings differ:\ndirect   %s\nprepared %s", a, b)
+	}
+	for s := range direct.nodes {
+		var ea, eb []rnEdge
+		if direct.nodes[s] != nil {
+			ea = direct.nodes[s].edges()
+		}
+		if prepared.nodes[s] != nil {
+			eb = prepared.nodes[s].edges()
+		}
+		if !slices.Equal(ea, eb) {
+			t.Errorf("slot %d: edges direct %v, prepared %v", s, ea, eb)
+		}
+	}
+}
+
 // Members keep the platform's reply id, not the key, and rebuild the key as
 // platform:id; a saved key of any other form must come back unchanged.
 func TestRepeatedNarrativeStateKeepsOddKeys(t *testing.T) {
