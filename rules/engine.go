@@ -340,6 +340,12 @@ func (e *Engine) observeLocked(items []Item, normalize bool) {
 			}
 		}
 	})
+	// The preparations were for Observe; a caller keeping its items should
+	// not keep them too.
+	for i := range items {
+		clear(items[i].prep)
+		items[i].prep = nil
+	}
 	e.observed += int64(len(items))
 }
 
