@@ -817,11 +817,15 @@ func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 	for size < 2*len(pend)*bands {
 		size *= 2
 	}
-	if len(d.btab) != size {
+	// Batches come in two sizes (full ones from Observe, the rest at an
+	// evaluation); the table is kept at the larger and only its first size
+	// slots used, rather than made again at every change of size.
+	if len(d.btab) < size {
 		d.btab = make([]rnBatchSlot, size)
 	}
-	for i := range d.btab {
-		d.btab[i].last = -1
+	btab := d.btab[:size]
+	for i := range btab {
+		btab[i].last = -1
 	}
 	mask := uint64(size - 1)
 	next := slices.Grow(d.bnext[:0], len(pend)*bands)[:len(pend)*bands]
@@ -840,11 +844,11 @@ func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 		for b, k := range p.keys {
 			bk := uint64(b)<<32 | uint64(k)
 			h := rnMix(bk) & mask
-			for d.btab[h].last >= 0 && d.btab[h].key != bk {
+			for btab[h].last >= 0 && btab[h].key != bk {
 				h = (h + 1) & mask
 			}
-			next[i*bands+b] = d.btab[h].last
-			d.btab[h] = rnBatchSlot{key: bk, last: int32(i)}
+			next[i*bands+b] = btab[h].last
+			btab[h] = rnBatchSlot{key: bk, last: int32(i)}
 		}
 	}
 	d.bnext = next
