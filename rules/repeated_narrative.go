@@ -182,14 +182,14 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 
 // rnMaxChain bounds the bucket entries examined per band when a new text
 // is indexed: walking all of them for each of 10,000 distinct variants of a
-// campaign would make indexing quadratic. The 16 newest entries per band
+// campaign would make indexing quadratic. The 8 newest entries per band
 // are enough: a bucket fuller than that is a band value many unrelated
 // texts share (frequent shingles winning their bins) or a campaign whose
-// newest copies are already one cluster, and beyond the rnMaxConfirm
-// candidates sharing the most bands none is verified anyway. The quality
-// benchmark gives the same alerts with 8, 16 and 32; in EachRule's stream
-// a new text walks 84 entries with 16 against 100 with 32.
-const rnMaxChain = 16
+// newest copies are already one cluster, and a near-copy shares several
+// bands, most of them rarer. The quality benchmark gives the same alerts
+// and lags with 4, 8, 16 and 32; in the 1M-reply benchmark, where such
+// buckets are many, the walk took 4.2 s of CPU with 8 against 5.7 s with 16.
+const rnMaxChain = 8
 
 // rnMaxConfirm bounds the exact Jaccard checks per new text against
 // candidates outside its component. Text with a small vocabulary (or
