@@ -924,11 +924,11 @@ func TestRNNeed(t *testing.T) {
 	}
 }
 
-// Batching the text work (flush) gives the same window, clusters and
-// findings as indexing each reply as it is observed.
-func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
+// ntMixedStream is copies rounds of the organic replies (repeats are exact
+// copies) with an English and a Chinese campaign, in time order.
+func ntMixedStream(t *testing.T, copies int) []model.Reply {
 	var all []model.Reply
-	for k := range 4 { // enough replies to fill a batch; repeats are exact copies
+	for k := range copies {
 		for _, r := range ntOrganic(t) {
 			r.ID += fmt.Sprint("-", k)
 			r.Author.ID += fmt.Sprint("-", k)
@@ -939,6 +939,50 @@ func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
 	all = append(all, ntCampaign("en", ntEN, []string{"mp-a", "mp-b", "mp-c"}, time.Hour)...)
 	all = append(all, ntCampaign("zh", ntZH, []string{"mp-b"}, 2*time.Hour)...)
 	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.Before(all[j].CreatedAt) })
+	return all
+}
+
+// ntSameWindow fails unless two detectors fed the same replies report the
+// same findings and state and hold the same near-copy edges. The edges
+// record which candidates were verified, in which order.
+func ntSameWindow(t *testing.T, a, b *rnDetector, names string) {
+	t.Helper()
+	now := ntStart.Add(41 * time.Hour)
+	fa, _ := json.Marshal(a.Evaluate(now))
+	fb, _ := json.Marshal(b.Evaluate(now))
+	if string(fa) != string(fb) || len(fa) < 100 {
+		t.Errorf("findings differ (%s):\n%s\n%s", names, fa, fb)
+	}
+	sa, _ := a.MarshalState()
+	sb, _ := b.MarshalState()
+	if string(sa) != string(sb) {
+		t.Errorf("states differ (%s)", names)
+	}
+	edges := 0
+	for s := range a.nodes {
+		var ea, eb []rnEdge
+		if a.nodes[s] != nil {
+			ea = a.nodes[s].edges()
+		}
+		if b.nodes[s] != nil {
+			eb = b.nodes[s].edges()
+		}
+		edges += len(ea)
+		if !slices.Equal(ea, eb) {
+			t.Errorf("slot %d: edges differ (%s): %v, %v", s, names, ea, eb)
+		}
+	}
+	if edges < 20 {
+		t.Errorf("only %d edges: the campaigns did not link", edges)
+	}
+}
+
+// Batching the text work (flush) gives the same window, clusters and
+// findings as indexing each reply as it is observed: a batch walks the
+// index as it was before the batch and adds its own earlier texts, and
+// must pick the same candidates.
+func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
+	all := ntMixedStream(t, 4) // enough replies to fill a batch
 	if len(all) <= rnBatch {
 		t.Fatalf("%d replies: too few to fill a batch of %d", len(all), rnBatch)
 	}
@@ -951,58 +995,16 @@ func TestRepeatedNarrativeBatchedSameAsOneByOne(t *testing.T) {
 	if len(batched.pend) == 0 {
 		t.Fatal("nothing pending: the batched detector did not batch")
 	}
-	now := ntStart.Add(41 * time.Hour)
-	a, _ := json.Marshal(one.Evaluate(now))
-	b, _ := json.Marshal(batched.Evaluate(now))
-	if string(a) != string(b) || len(a) < 100 {
-		t.Errorf("findings differ:\none by one %s\nbatched    %s", a, b)
-	}
-	sa, _ := one.MarshalState()
-	sb, _ := batched.MarshalState()
-	if string(sa) != string(sb) {
-		t.Error("states differ")
-	}
-	// The near-copy edges record which candidates were verified, in which
-	// order: a batch walks the index as it was before the batch and adds
-	// its own earlier texts, and must pick the same ones.
-	edges := 0
-	for s := range one.nodes {
-		var ea, eb []rnEdge
-		if one.nodes[s] != nil {
-			ea = one.nodes[s].edges()
-		}
-		if batched.nodes[s] != nil {
-			eb = batched.nodes[s].edges()
-		}
-		edges += len(ea)
-		if !slices.Equal(ea, eb) {
-			t.Errorf("slot %d: edges one by one %v, batched %v", s, ea, eb)
-		}
-	}
-	if edges < 20 {
-		t.Errorf("only %d edges: the campaigns did not link", edges)
-	}
+	ntSameWindow(t, one, batched, "one by one, batched")
 }
 
 // The engine prepares each reply's text work on its normalising goroutines
 // (Preparer); a detector fed prepared items must end as one doing the work
 // itself.
 func TestRepeatedNarrativePreparedSameAsDirect(t *testing.T) {
-	var all []model.Reply
-	for k := range 3 {
-		for _, r := range ntOrganic(t) {
-			r.ID += fmt.Sprint("-", k)
-			r.Author.ID += fmt.Sprint("-", k)
-			r.CreatedAt = r.CreatedAt.Add(time.Duration(k) * time.Minute)
-			all = append(all, r)
-		}
-	}
-	all = append(all, ntCampaign("en", ntEN, []string{"mp-a", "mp-b", "mp-c"}, time.Hour)...)
-	all = append(all, ntCampaign("zh", ntZH, []string{"mp-b"}, 2*time.Hour)...)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.Before(all[j].CreatedAt) })
 	direct, prepared := ntRN(t, nil), ntRN(t, nil)
 	used := 0
-	for _, r := range all {
+	for _, r := range ntMixedStream(t, 3) {
 		direct.Observe(ntItem(r))
 		it := ntItem(r)
 		v := prepared.prepper.Prepare(it)
@@ -1015,24 +1017,7 @@ func TestRepeatedNarrativePreparedSameAsDirect(t *testing.T) {
 	if used < 50 {
 		t.Fatalf("only %d prepared texts", used)
 	}
-	now := ntStart.Add(41 * time.Hour)
-	a, _ := json.Marshal(direct.Evaluate(now))
-	b, _ := json.Marshal(prepared.Evaluate(now))
-	if string(a) != string(b) || len(a) < 100 {
-		t.Errorf("findings differ:\ndirect   %s\nprepared %s", a, b)
-	}
-	for s := range direct.nodes {
-		var ea, eb []rnEdge
-		if direct.nodes[s] != nil {
-			ea = direct.nodes[s].edges()
-		}
-		if prepared.nodes[s] != nil {
-			eb = prepared.nodes[s].edges()
-		}
-		if !slices.Equal(ea, eb) {
-			t.Errorf("slot %d: edges direct %v, prepared %v", s, ea, eb)
-		}
-	}
+	ntSameWindow(t, direct, prepared, "direct, prepared")
 }
 
 // Members keep the platform's reply id, not the key, and rebuild the key as
