@@ -84,9 +84,14 @@
 // fires. burst.organic applies the same test to coordination bursts. The
 // check only ever keeps an alert quiet (see crowd.go for its limits: old,
 // bought accounts writing their own words can hide a spike, and are left to
-// the narrative rules). Consecutive hot buckets are one episode: one key
-// (window start = the first hot bucket), updated as its reply total grows;
-// the episode ends after resolve_after without a hot bucket. Evidence: count,
+// the narrative rules). With z_watch (optional, below z_alert; detection.md
+// proposes 3.5), a bucket passing every test with a robust z of at least
+// z_watch but under z_alert is hot at a watch level: its finding has
+// severity info and a summary starting "Watch". Consecutive hot buckets are
+// one episode: one key (window start = the first hot bucket), updated as
+// its reply total grows or when its severity rises (a watch reaching
+// z_alert takes the rule's severity; an alert never falls back to a lower
+// severity); the episode ends after resolve_after without a hot bucket. Evidence: count,
 // baseline, ratio, z, Poisson p, the three busiest posts (platform:post id),
 // samples, every reply id (up to max_reply_ids, default 5000, per scope).
 //

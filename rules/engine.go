@@ -490,9 +490,23 @@ func (e *Engine) lifecycle(r *running, fs []Finding, now time.Time, open []strin
 				st.LastSeen = now
 				e.dirty[key] = true
 			}
-			if f.Size > st.LastSize && f.Size >= st.LastSize*(1+c.UpdateGrowth) {
-				a := e.toAlert(r, f, key, st.Last.Seq+1, model.StatusUpdated, now)
-				st.Last, st.LastSize = a, f.Size
+			// An open alert is updated when it grew materially or its
+			// severity rose (a spike past its watch level, a cluster
+			// reaching its escalation); it never falls back to a lower
+			// severity within one episode.
+			sev := f.Severity
+			if sev == "" {
+				sev = c.Severity
+			}
+			rose := sev.Rank() > st.Last.Severity.Rank()
+			if rose || f.Size > st.LastSize && f.Size >= st.LastSize*(1+c.UpdateGrowth) {
+				g := *f
+				g.Severity = sev
+				if !rose {
+					g.Severity = st.Last.Severity
+				}
+				a := e.toAlert(r, &g, key, st.Last.Seq+1, model.StatusUpdated, now)
+				st.Last, st.LastSize = a, max(f.Size, st.LastSize)
 				e.dirty[key] = true
 				out = append(out, a)
 			}

@@ -61,6 +61,35 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// An open alert is updated when its severity rises, even without material
+// growth, and keeps its highest severity when the finding falls back.
+func TestLifecycleSeverityRise(t *testing.T) {
+	var fs []Finding
+	e := mustEngine(t, []Rule{scriptedRule("scripted", &fs, 30*time.Minute)}, EngineOptions{})
+	f := func(size float64, sev model.Severity) []Finding {
+		return []Finding{{Scope: "target:mp-a", WindowStart: t0, Size: size, Severity: sev, Summary: "s"}}
+	}
+	steps := []struct {
+		at   time.Duration
+		fs   []Finding
+		want string
+		sev  model.Severity
+	}{
+		{0, f(10, model.SeverityInfo), "firing#1", model.SeverityInfo},
+		{5 * time.Minute, f(11, ""), "updated#2", model.SeverityHigh}, // the rule's own severity
+		{10 * time.Minute, f(11, model.SeverityInfo), "", ""},
+		{15 * time.Minute, f(20, model.SeverityInfo), "updated#3", model.SeverityHigh}, // grew; stays high
+		{20 * time.Minute, f(21, model.SeverityCritical), "updated#4", model.SeverityCritical},
+	}
+	for _, s := range steps {
+		fs = s.fs
+		got := eval(t, e, t0.Add(s.at))
+		if statuses(got) != s.want || len(got) > 0 && got[0].Severity != s.sev {
+			t.Fatalf("at %s: events %q %v, want %q at %s", s.at, statuses(got), got, s.want, s.sev)
+		}
+	}
+}
+
 func TestAlertKeyStable(t *testing.T) {
 	a := AlertKey("r", "target:x", t0)
 	if len(a) != 16 || a != AlertKey("r", "target:x", t0.In(time.FixedZone("EST", -5*3600))) {

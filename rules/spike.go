@@ -29,6 +29,11 @@ type SpikeSpec struct {
 	ThresholdRef float64        `yaml:"threshold_ref" json:"threshold_ref"`
 	SpikeHeight  float64        `yaml:"spike_height" json:"spike_height"`
 	ZAlert       float64        `yaml:"z_alert" json:"z_alert"`
+	// ZWatch, when set (below z_alert), is a watch level: a bucket that
+	// passes every other test with a robust z between z_watch and z_alert
+	// fires at severity info, and the same alert rises to the rule's
+	// severity (an "updated" event) if the spike reaches z_alert.
+	ZWatch float64 `yaml:"z_watch,omitempty" json:"z_watch,omitempty"`
 	PoissonP     float64        `yaml:"poisson_p" json:"poisson_p"`
 	Baseline     SpikeBaseline  `yaml:"baseline" json:"baseline"`
 	PerPost      *PerPost       `yaml:"per_post,omitempty" json:"per_post,omitempty"`
@@ -121,6 +126,9 @@ func (s *SpikeSpec) Validate(report func(key, format string, args ...any)) {
 	}
 	if s.ZAlert <= 0 {
 		report("z_alert", "must be > 0")
+	}
+	if s.ZWatch < 0 || s.ZWatch > 0 && s.ZWatch >= s.ZAlert {
+		report("z_watch", "must be above 0 and below z_alert (%g), or left out", s.ZAlert)
 	}
 	if s.PoissonP <= 0 || s.PoissonP >= 1 {
 		report("poisson_p", "must be between 0 and 1 (e.g. 1.0e-4)")
@@ -547,8 +555,11 @@ func (d *spikeDet) baseline(sc *spikeScope, cur int64) (med, mad float64, kind s
 type spikeTest struct {
 	count, median, lambda, ratio, z, p float64
 	kind                               string
+	watch                              bool // hot at the z_watch level only
 }
 
+// test reports whether count x is a spike against a baseline of median med
+// and spread mad: hot at z_alert, or (t.watch) between z_watch and z_alert.
 func (d *spikeDet) test(x, med, mad float64) (t spikeTest, hot bool) {
 	s := d.spec
 	lambda := math.Max(med, s.ThresholdRef)
@@ -556,7 +567,12 @@ func (d *spikeDet) test(x, med, mad float64) (t spikeTest, hot bool) {
 	// so the spread is floored at the Poisson standard deviation.
 	scale := math.Max(1.4826*mad, math.Sqrt(lambda))
 	t = spikeTest{count: x, median: med, lambda: lambda, ratio: x / lambda, z: (x - lambda) / scale, p: poissonTail(int(x), lambda)}
-	hot = x >= float64(s.ThresholdCur) && t.ratio >= s.SpikeHeight && t.z >= s.ZAlert && t.p <= s.PoissonP
+	zMin := s.ZAlert
+	if s.ZWatch > 0 {
+		zMin = s.ZWatch
+	}
+	hot = x >= float64(s.ThresholdCur) && t.ratio >= s.SpikeHeight && t.z >= zMin && t.p <= s.PoissonP
+	t.watch = hot && t.z < s.ZAlert
 	return t, hot
 }
 
@@ -847,11 +863,16 @@ func (d *spikeDet) finding(id scopeID, sc *spikeScope, cur int64, t spikeTest) F
 	}
 	summary := fmt.Sprintf("Replies to %s: %d in the %s from %s UTC, %.1f× the %s baseline of %.1f (robust z %.1f, Poisson p %.1e)",
 		who, int(t.count), d.spec.Timeframe, d.bucketTime(cur).Format("2006-01-02 15:04"), t.ratio, t.kind, t.median, t.z, t.p)
+	var sev model.Severity
+	if t.watch {
+		sev = model.SeverityInfo
+		summary = fmt.Sprintf("Watch (robust z below %g): %s", d.spec.ZAlert, summary)
+	}
 	if sc.Ep.Start < cur {
 		summary += fmt.Sprintf("; %d replies since the spike began at %s UTC", int(total), start.Format("2006-01-02 15:04"))
 	}
 	return Finding{
-		Scope: sc.name, WindowStart: start, WindowEnd: end, Size: total,
+		Scope: sc.name, WindowStart: start, WindowEnd: end, Size: total, Severity: sev,
 		Summary: summary, Targets: targets, Platforms: platforms, Accounts: accounts, ReplyIDs: keys,
 		Metrics: map[string]float64{
 			"count": t.count, "baseline": t.median, "ratio": round3(t.ratio), "z": round3(t.z),

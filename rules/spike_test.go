@@ -613,3 +613,66 @@ func diffLines(t *testing.T, what string, got, want []string) {
 		}
 	}
 }
+
+// With z_watch set, a spike too weak for z_alert fires at severity info,
+// and the same alert (same window start) is updated to the rule's severity
+// when the spike grows past z_alert; without z_watch the weak hour is
+// quiet. Validation rejects a watch level at or above z_alert.
+func TestSpikeWatchLevel(t *testing.T) {
+	const y = `
+rules:
+  - name: spike
+    type: spike
+    severity: high
+    timeframe: 1h
+    threshold_cur: 30
+    spike_height: 3
+    z_alert: 6
+    z_watch: %s
+    poisson_p: 1.0e-4
+    baseline: {window_days: 28, min_history_buckets: 336, recent_buckets: 72, min_recent_buckets: 24}
+    resolve_after: 3h
+`
+	var in []model.Reply
+	for h := range 48 { // median 30, MAD 10 an hour
+		n := 20
+		if h%2 == 1 {
+			n = 40
+		}
+		in = append(in, spread("mp-a", "p"+itoa(h), n, t0.Add(time.Duration(h)*time.Hour), 50*time.Minute, "u"+itoa(h)+"-")...)
+	}
+	// z = (100-30)/14.8 = 4.7, then (250-30)/14.8 = 14.9
+	in = append(in, spread("mp-a", "w", 100, t0.Add(48*time.Hour), 40*time.Minute, "w")...)
+	in = append(in, spread("mp-a", "w", 250, t0.Add(49*time.Hour), 40*time.Minute, "x")...)
+	sortReplies(in)
+	run := func(zWatch string) [][]model.Alert {
+		e := mustEngine(t, mustParse(t, fmt.Sprintf(y, zWatch)), EngineOptions{})
+		var out [][]model.Alert
+		i := 0
+		for _, at := range []time.Time{t0.Add(48*time.Hour + 45*time.Minute), t0.Add(49*time.Hour + 45*time.Minute)} {
+			for ; i < len(in) && !in[i].CreatedAt.After(at); i++ {
+				e.Ingest(in[i])
+			}
+			out = append(out, eval(t, e, at))
+		}
+		return out
+	}
+	got := run("3.5")
+	if statuses(got[0]) != "firing#1" || got[0][0].Severity != model.SeverityInfo || !strings.HasPrefix(got[0][0].Summary, "Watch") {
+		t.Fatalf("watch hour: %q %v", statuses(got[0]), summaries(got[0]))
+	}
+	if statuses(got[1]) != "updated#2" || got[1][0].Severity != model.SeverityHigh || got[1][0].Key != got[0][0].Key ||
+		strings.HasPrefix(got[1][0].Summary, "Watch") || got[1][0].Evidence.Z < 6 {
+		t.Fatalf("alert hour: %q %v", statuses(got[1]), summaries(got[1]))
+	}
+	got = run("0")
+	if statuses(got[0]) != "" || statuses(got[1]) != "firing#1" || got[1][0].Severity != model.SeverityHigh {
+		t.Fatalf("without z_watch: %q then %q", statuses(got[0]), statuses(got[1]))
+	}
+	for _, bad := range []string{"6", "7", "-1"} {
+		_, err := Parse("rules.yaml", []byte(fmt.Sprintf(y, bad)))
+		if err == nil || !strings.Contains(err.Error(), "z_watch") {
+			t.Errorf("z_watch %s: error %v", bad, err)
+		}
+	}
+}
