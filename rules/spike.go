@@ -33,10 +33,10 @@ type SpikeSpec struct {
 	// passes every other test with a robust z between z_watch and z_alert
 	// fires at severity info, and the same alert rises to the rule's
 	// severity (an "updated" event) if the spike reaches z_alert.
-	ZWatch float64 `yaml:"z_watch,omitempty" json:"z_watch,omitempty"`
-	PoissonP     float64        `yaml:"poisson_p" json:"poisson_p"`
-	Baseline     SpikeBaseline  `yaml:"baseline" json:"baseline"`
-	PerPost      *PerPost       `yaml:"per_post,omitempty" json:"per_post,omitempty"`
+	ZWatch   float64       `yaml:"z_watch,omitempty" json:"z_watch,omitempty"`
+	PoissonP float64       `yaml:"poisson_p" json:"poisson_p"`
+	Baseline SpikeBaseline `yaml:"baseline" json:"baseline"`
+	PerPost  *PerPost      `yaml:"per_post,omitempty" json:"per_post,omitempty"`
 	// MaxReplyIDs caps the reply ids an alert carries per scope (memory bound
 	// for a huge spike); the count stays exact.
 	MaxReplyIDs int `yaml:"max_reply_ids" json:"max_reply_ids"`
