@@ -55,8 +55,9 @@ type RepeatedNarrativeSpec struct {
 	// post campaigns too, and most sources do not give account ages.
 	MinNewAccountShare float64 `yaml:"min_new_account_share" json:"min_new_account_share"`
 	// KeepQuoted compares retweet-style copies whole. By default (false)
-	// only the replier's own words count: a manual retweet ("RT @user: …")
-	// or quote ("“@user: …” my comment") carries someone else's words, and
+	// only the replier's own words count: a manual retweet ("RT @user: …",
+	// "MT @user: …") or quote ("“@user: …” my comment") carries someone
+	// else's words, and
 	// breaking news is retweeted by many real accounts (QUT's toolkit also
 	// leaves retweets out of its text types).
 	KeepQuoted bool `yaml:"keep_quoted" json:"keep_quoted"`
@@ -1043,19 +1044,28 @@ func (d *rnDetector) normOf(orig string) text.Normalized {
 	return text.Normalize(orig)
 }
 
-// rnOwnWords removes retweeted and quoted text: a leading "RT @user: …" is
-// all someone else's; "comment RT @user: …" keeps the comment; a quote
-// "“@user: …”" (or with straight quotes) is cut out.
+// rnOwnWords removes retweeted and quoted text: a leading "RT @user: …" or
+// "MT @user: …" (a modified retweet) is all someone else's; "comment RT
+// @user: …" keeps the comment; a quote "“@user: …”" (or with straight
+// quotes) is cut out.
 func rnOwnWords(s string) (string, bool) {
 	if strings.IndexByte(s, '@') < 0 {
 		return s, false // every form below names the quoted account
 	}
 	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "RT @") || strings.HasPrefix(t, "RT: @") || strings.HasPrefix(t, "rt @") {
-		return "", true
+	for _, p := range []string{"RT @", "RT: @", "rt @", "MT @", "MT: @"} {
+		if strings.HasPrefix(t, p) {
+			return "", true
+		}
 	}
-	if i := strings.Index(t, " RT @"); i >= 0 {
-		return t[:i], true
+	cut := -1
+	for _, sep := range []string{" RT @", " MT @"} {
+		if i := strings.Index(t, sep); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		return t[:cut], true
 	}
 	for _, q := range [][2]string{{"“@", "”"}, {"\"@", "\""}} {
 		i := strings.Index(t, q[0])

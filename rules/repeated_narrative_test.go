@@ -1074,3 +1074,30 @@ func TestRNMinHits(t *testing.T) {
 		}
 	}
 }
+
+// Only the replier's own words are compared: retweets (RT), modified
+// retweets (MT) and quotes carry someone else's.
+func TestRNOwnWords(t *testing.T) {
+	cases := []struct {
+		in, want string
+		quoted   bool
+	}{
+		{"An ordinary reply about the bridge vote", "An ordinary reply about the bridge vote", false},
+		{"Email me @ the office", "Email me @ the office", false},
+		{"RT @CBCAlerts: Gunman shot dead inside Parliament", "", true},
+		{"MT @CBCAlerts: Gunman shot dead inside Parliament", "", true},
+		{"  MT: @globeandmail Attack on Parliament", "", true},
+		{"Soldier shot, shooter still at large MT @globeandmail: Attack on Parliament", "Soldier shot, shooter still at large", true},
+		{"Shame RT @a: one MT @b: two", "Shame", true},
+		{"Dear Canada MT @CBCOttawa CONFIRMED | 1 shooter shot dead", "Dear Canada", true},
+		{"So true “@mp: we will fix it” not", "So true   not", true},
+		{"Agreed \"@mp: budget day", "Agreed ", true},
+		{"SMT @x is not a retweet", "SMT @x is not a retweet", false},
+	}
+	for _, c := range cases {
+		got, quoted := rnOwnWords(c.in)
+		if got != c.want || quoted != c.quoted {
+			t.Errorf("rnOwnWords(%q) = %q, %v; want %q, %v", c.in, got, quoted, c.want, c.quoted)
+		}
+	}
+}
