@@ -705,7 +705,8 @@ func (d *rnDetector) flush() {
 	for len(d.work) < workers {
 		d.work = append(d.work, &rnWork{})
 	}
-	// 1. Text work and the walk of the index as it was before the batch.
+	// 1. Text work (unless the engine prepared it) and the walk of the
+	// index as it was before the batch.
 	d.spread(len(pend), workers, func(w *rnWork, lo, hi int) {
 		w.arena, w.found = w.arena[:0], w.found[:0]
 		// Shingle sets and matches go into arenas first and are sliced
