@@ -136,13 +136,7 @@ func BenchmarkLSHCandidates(b *testing.B) {
 	const items, bands = 200_000, 30
 	l := NewLSH(bands, 4)
 	l.SetMaxChain(32)
-	rng := uint64(1)
-	next := func() uint64 {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return rng
-	}
+	next := xorshift(1)
 	keysOf := func(dst []uint32) []uint32 {
 		dst = dst[:0]
 		for band := range bands {

@@ -10,13 +10,7 @@ import (
 // buckets, on several goroutines.
 func TestLSHAddBatchSameAsAdd(t *testing.T) {
 	const bands = 12
-	rng := uint64(3)
-	next := func() uint64 {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return rng
-	}
+	next := xorshift(3)
 	keysOf := func() []uint32 {
 		ks := make([]uint32, bands)
 		for b := range ks {
@@ -73,5 +67,17 @@ func TestLSHAddBatchSameAsAdd(t *testing.T) {
 	}
 	if matches < len(all) {
 		t.Fatalf("%d matches for %d queries of indexed keys", matches, len(all))
+	}
+}
+
+// xorshift is a small deterministic generator for the index tests and
+// benchmarks (xorshift64, from seed, which must not be 0).
+func xorshift(seed uint64) func() uint64 {
+	rng := seed
+	return func() uint64 {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return rng
 	}
 }

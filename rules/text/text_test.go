@@ -539,13 +539,7 @@ func TestT2SLoads(t *testing.T) {
 // matches, each id once with the count of bands it matched.
 func TestLSHCandidatesOrder(t *testing.T) {
 	const bands, items = 6, 3000
-	rng := uint64(7)
-	next := func() uint64 {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return rng
-	}
+	next := xorshift(7)
 	keyOf := func(b int) uint32 {
 		v := next()
 		if v%3 == 0 {
