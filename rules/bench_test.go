@@ -237,15 +237,7 @@ func benchRules(b *testing.B, total int, keep func(Rule) bool) {
 		held := int64(ms.HeapInuse) - int64(before)
 		live := int64(ms.HeapAlloc) - int64(beforeLive)
 		peak = max(peak, ms.HeapInuse)
-		// the longest window in which the shipped rules keep replies is
-		// accusation-narrative's 72h (repeated-narrative 48h, co-reply 24h)
-		end := times[len(times)-1]
-		inWindow := 0
-		for _, t := range times {
-			if t.After(end.Add(-72 * time.Hour)) {
-				inWindow++
-			}
-		}
+		inWindow := benchInWindow(times, times[len(times)-1])
 		held -= int64(len(times)) * 24 // the benchmark's own list of times
 		live -= int64(len(times)) * 24
 		runtime.KeepAlive(e)
@@ -300,20 +292,12 @@ func BenchmarkEachRule(b *testing.B) {
 		batches = append(batches, batch{items, at})
 		last = at
 	}
-	inWindow := 0
-	for _, t := range times {
-		if t.After(last.Add(-72 * time.Hour)) {
-			inWindow++
-		}
-	}
+	inWindow := benchInWindow(times, last)
 	ctx := context.Background()
 	for _, r := range all {
 		b.Run(r.Name(), func(b *testing.B) {
 			for b.Loop() {
-				runtime.GC()
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				before, beforeInuse := ms.HeapAlloc, ms.HeapInuse
+				before, beforeInuse := benchHeap()
 				e, err := NewEngine([]Rule{r}, EngineOptions{})
 				if err != nil {
 					b.Fatal(err)
@@ -326,10 +310,9 @@ func BenchmarkEachRule(b *testing.B) {
 					}
 				}
 				d := time.Since(start)
-				runtime.GC()
-				runtime.ReadMemStats(&ms)
-				held := int64(ms.HeapAlloc) - int64(before)
-				inuse := int64(ms.HeapInuse) - int64(beforeInuse)
+				alloc, inuseNow := benchHeap()
+				held := int64(alloc) - int64(before)
+				inuse := int64(inuseNow) - int64(beforeInuse)
 				runtime.KeepAlive(e)
 				b.ReportMetric(float64(d.Nanoseconds())/float64(len(times)), "ns/reply")
 				b.ReportMetric(float64(held)/float64(inWindow), "live_B/reply_in_window")
@@ -339,4 +322,26 @@ func BenchmarkEachRule(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchInWindow counts the replies created in the 72 hours before end: the
+// longest window in which the shipped rules keep replies is
+// accusation-narrative's 72h (repeated-narrative 48h, co-reply 24h).
+func benchInWindow(times []time.Time, end time.Time) int {
+	n := 0
+	for _, t := range times {
+		if t.After(end.Add(-72 * time.Hour)) {
+			n++
+		}
+	}
+	return n
+}
+
+// benchHeap returns the live heap and the heap spans in use, after a
+// collection.
+func benchHeap() (alloc, inuse uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc, ms.HeapInuse
 }
