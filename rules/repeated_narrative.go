@@ -279,9 +279,7 @@ type rnDetector struct {
 	}
 
 	// scratch
-	set       []uint32
-	set16     []uint16
-	sig       []uint32
+	scr       rnScratch
 	keys      []uint32
 	cand      []int32
 	linkCands []rnCand
@@ -517,10 +515,6 @@ func (d *rnDetector) intern(s string) uint32 {
 	return v
 }
 
-// longEnough applies min_chars and min_han_chars, counting a mixed text
-// proportionally: latin/min_chars + han/min_han_chars >= 1.
-func (d *rnDetector) longEnough(n text.Normalized) bool { return d.prepper.longEnough(n) }
-
 // rnPrepper is a rule's per-reply text work (the text's hash, shingle set
 // and band keys), which depends on its parameters alone: the engine runs it
 // on the goroutines that normalise replies (Preparer).
@@ -544,6 +538,14 @@ type rnScratch struct {
 	set16 []uint16
 }
 
+// work computes the shingle set (w.set16) and MinHash signature (w.sig) of
+// an accent-free normalised text.
+func (w *rnScratch) work(mh *text.MinHasher, folded string) {
+	w.set = text.AppendShingleHashes(w.set, folded)
+	w.set16 = text.Compact16(w.set, w.set16)
+	w.sig = mh.Signature(w.set, w.sig)
+}
+
 func (d *rnDetector) Preparer() Preparer { return d.prepper }
 
 func (p *rnPrepper) Prepare(it *Item) any {
@@ -556,9 +558,7 @@ func (p *rnPrepper) Prepare(it *Item) any {
 		w = &rnScratch{}
 	}
 	defer p.pool.Put(w)
-	w.set = text.AppendShingleHashes(w.set, norm.Folded)
-	w.set16 = text.Compact16(w.set, w.set16)
-	w.sig = p.mh.Signature(w.set, w.sig)
+	w.work(p.mh, norm.Folded)
 	return &rnPrep{
 		hash:     xxhash.Sum64String(norm.Text),
 		shingles: slices.Clone(w.set16),
@@ -591,27 +591,19 @@ func (p *rnPrepper) longEnough(n text.Normalized) bool {
 
 func (d *rnDetector) Observe(it *Item) {
 	r := &it.Reply
+	p := rnPending{orig: r.Text}
 	if v, ok := it.Prepared(d.prepper); ok {
-		if pr := v.(*rnPrep); pr != nil {
-			d.pend = append(d.pend, rnPending{prep: pr, orig: r.Text, m: d.member(r)})
-			if len(d.pend) >= rnBatch {
-				d.flush()
-			}
+		if p.prep = v.(*rnPrep); p.prep == nil {
+			return // too short
 		}
-		return
-	}
-	if !d.longEnough(it.Norm) {
-		return
-	}
-	norm := it.Norm
-	if !d.spec.KeepQuoted {
-		if own, quoted := rnOwnWords(r.Text); quoted {
-			if norm = text.Normalize(own); !d.longEnough(norm) {
-				return
-			}
+	} else {
+		// not prepared: flush does the text work
+		if p.norm, ok = d.prepper.norm(it); !ok {
+			return
 		}
 	}
-	d.pend = append(d.pend, rnPending{norm: norm, orig: r.Text, m: d.member(r)})
+	p.m = d.member(r)
+	d.pend = append(d.pend, p)
 	if len(d.pend) >= rnBatch {
 		d.flush()
 	}
@@ -670,9 +662,7 @@ const rnPrecompute = rnMaxConfirm + 8
 
 // rnWork is one flush worker's scratch.
 type rnWork struct {
-	set    []uint32
-	sig    []uint32
-	set16  []uint16
+	rnScratch
 	arena  []uint16
 	found  []int32
 	cands  []rnCand
@@ -719,10 +709,8 @@ func (d *rnDetector) flush() {
 				p.hash, p.keys = p.prep.hash, p.prep.keys
 			} else {
 				p.hash = xxhash.Sum64String(p.norm.Text)
-				w.set = text.AppendShingleHashes(w.set, p.norm.Folded)
-				w.set16 = text.Compact16(w.set, w.set16)
+				w.work(d.mh, p.norm.Folded)
 				w.arena = append(w.arena, w.set16...)
-				w.sig = d.mh.Signature(w.set, w.sig)
 				p.keys = d.lsh.BandKeys(w.sig, d.pendKeys[i*bands:i*bands:(i+1)*bands])
 			}
 			if _, dup := d.exact[p.hash]; !dup {
@@ -1138,11 +1126,9 @@ func (d *rnDetector) popExpired(cutoff int64) int32 {
 
 // insert indexes a new node for the text whose accent-free form is folded.
 func (d *rnDetector) insert(n *rnNode, folded string) {
-	d.set = text.AppendShingleHashes(d.set, folded)
-	d.set16 = text.Compact16(d.set, d.set16)
-	d.sig = d.mh.Signature(d.set, d.sig)
-	d.keys = d.lsh.BandKeys(d.sig, d.keys)
-	d.index(n, d.set16, d.keys)
+	d.scr.work(d.mh, folded)
+	d.keys = d.lsh.BandKeys(d.scr.sig, d.keys)
+	d.index(n, d.scr.set16, d.keys)
 }
 
 // index adds a node with its shingle set under its band keys.
@@ -1230,7 +1216,7 @@ func (d *rnDetector) confirm(slot int32, own []uint16, cands []rnCand, pend []rn
 			if r := cands[k].ref; r < 0 {
 				sb = pend[-1-r].shingles
 			} else {
-				d.other = d.shingles(c, &d.set, d.other)
+				d.other = d.shingles(c, &d.scr.set, d.other)
 				sb = d.other
 			}
 			if !marked {
@@ -1418,7 +1404,7 @@ func (d *rnDetector) evict(cutoff int64) {
 			continue
 		}
 		d.rkeys = d.lsh.Keys(slot, d.rkeys)
-		d.own = d.shingles(slot, &d.set, d.own)
+		d.own = d.shingles(slot, &d.scr.set, d.own)
 		d.link(slot, d.own, d.rkeys)
 	}
 }
@@ -1587,11 +1573,11 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 		}
 	}
 	var simSum float64
-	repSet := d.shingles(rep, &d.set, nil)
+	repSet := d.shingles(rep, &d.scr.set, nil)
 	for _, s := range slots {
 		j := 1.0
 		if s != rep {
-			d.other = d.shingles(s, &d.set, d.other)
+			d.other = d.shingles(s, &d.scr.set, d.other)
 			j = text.Jaccard(d.other, repSet)
 		}
 		simSum += j * float64(len(d.nodes[s].members))
