@@ -428,6 +428,12 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]model.Alert, er
 	}
 	findings := make([][]Finding, len(e.rules))
 	e.parallel(len(e.rules), func(k int) { findings[k] = e.rules[k].det.Evaluate(now) })
+	return e.conclude(ctx, now, findings)
+}
+
+// conclude turns the rules' findings at now (findings[k] from rule k) into
+// alert events, and saves the state.
+func (e *Engine) conclude(ctx context.Context, now time.Time, findings [][]Finding) ([]model.Alert, error) {
 	var events []model.Alert
 	open := e.openKeys()
 	for k, r := range e.rules {

@@ -218,50 +218,6 @@ func ReplayReplies(ctx context.Context, rules []Rule, replies []model.Reply, opt
 	return st, err
 }
 
-// RunPipeline feeds an engine from next (each call returns the replies up to
-// a virtual time, that time, and false at the end) and evaluates at each
-// time, calling done with the events. Normalisation of the next batch runs on
-// its own goroutine while the detectors work on the current one, so both
-// cores are busy.
-func RunPipeline(ctx context.Context, eng *Engine, next func() ([]model.Reply, time.Time, bool),
-	done func(at time.Time, replies int, events []model.Alert) error) error {
-	type batch struct {
-		items []Item
-		at    time.Time
-	}
-	ch := make(chan batch, 2)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(ch)
-		for {
-			rs, at, ok := next()
-			if !ok {
-				return
-			}
-			select {
-			case ch <- batch{eng.NormalizeBatch(rs), at}:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	for b := range ch {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		eng.IngestNormalized(b.items)
-		events, err := eng.Evaluate(ctx, b.at)
-		if err != nil {
-			return fmt.Errorf("evaluate at %s: %w", b.at.Format(time.RFC3339), err)
-		}
-		if err := done(b.at, len(b.items), events); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // AlertLine is the JSON form of an alert event in `monitor replay --format
 // json`: exactly these keys, reply ids as platform:id.
 type AlertLine struct {
