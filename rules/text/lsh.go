@@ -22,7 +22,7 @@ import (
 type LSH struct {
 	bands, rows int
 	heads       []int32    // table slot -> first entry (id*bands+band), -1 = none
-	ents        []lshEntry // per entry
+	ents        lshEntries // per entry
 	items       []lshItem  // per id
 	n           int
 	maxChain    int
@@ -48,6 +48,23 @@ type lshHit struct {
 type lshEntry struct {
 	key        uint32
 	next, prev int32 // chain links, -1 at the ends
+}
+
+// lshEntries holds the entries in chunks of a fixed size: the index grows
+// by a chunk at a time without copying what it holds, and holds at most a
+// chunk more than it uses. (A slice grown by a quarter at a time copied
+// four times its final size, 0.4 GB per million replies in the rules
+// benchmark, and kept up to a quarter unused.) An entry is one more load
+// away, of a pointer that stays in cache.
+type lshEntries []*[lshChunk]lshEntry
+
+const (
+	lshChunkShift = 14
+	lshChunk      = 1 << lshChunkShift // entries (192 KB)
+)
+
+func (es lshEntries) at(e int32) *lshEntry {
+	return &es[e>>lshChunkShift][e&(lshChunk-1)]
 }
 
 type lshItem struct {
@@ -202,24 +219,24 @@ func (l *LSH) extend(n int) {
 		c := max(n, len(l.items)+len(l.items)/4, 64)
 		items := make([]lshItem, len(l.items), c)
 		copy(items, l.items)
-		ents := make([]lshEntry, len(l.ents), c*l.bands)
-		copy(ents, l.ents)
-		l.items, l.ents = items, ents
+		l.items = items
 	}
-	for len(l.items) < n {
-		l.items = append(l.items, lshItem{})
-		for b := 0; b < l.bands; b++ {
-			l.ents = append(l.ents, lshEntry{next: -1, prev: -1})
+	l.items = l.items[:n]
+	for len(l.ents)*lshChunk < n*l.bands {
+		c := new([lshChunk]lshEntry)
+		for i := range c {
+			c[i] = lshEntry{next: -1, prev: -1}
 		}
+		l.ents = append(l.ents, c)
 	}
 }
 
 // push puts entry e with key k at the front of its chain.
 func (l *LSH) push(e int32, k uint32, mask uint32) {
 	h := &l.heads[k&mask]
-	l.ents[e] = lshEntry{key: k, next: *h, prev: -1}
+	*l.ents.at(e) = lshEntry{key: k, next: *h, prev: -1}
 	if *h >= 0 {
-		l.ents[*h].prev = e
+		l.ents.at(*h).prev = e
 	}
 	*h = e
 }
@@ -238,11 +255,11 @@ func (l *LSH) grow() {
 	var chain []int32
 	for _, h := range old {
 		chain = chain[:0]
-		for e := h; e >= 0; e = l.ents[e].next {
+		for e := h; e >= 0; e = l.ents.at(e).next {
 			chain = append(chain, e)
 		}
 		for i := len(chain) - 1; i >= 0; i-- {
-			l.push(chain[i], l.ents[chain[i]].key, mask)
+			l.push(chain[i], l.ents.at(chain[i]).key, mask)
 		}
 	}
 }
@@ -256,14 +273,14 @@ func (l *LSH) Remove(id int32) {
 	base := int32(int(id) * l.bands)
 	for b := int32(0); b < int32(l.bands); b++ {
 		e := base + b
-		en := &l.ents[e]
+		en := l.ents.at(e)
 		if en.prev >= 0 {
-			l.ents[en.prev].next = en.next
+			l.ents.at(en.prev).next = en.next
 		} else {
 			l.heads[en.key&mask] = en.next
 		}
 		if en.next >= 0 {
-			l.ents[en.next].prev = en.prev
+			l.ents.at(en.next).prev = en.prev
 		}
 		en.next, en.prev = -1, -1
 	}
@@ -343,8 +360,8 @@ func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
 	if int(id) >= len(l.items) || !l.items[id].live {
 		return dst
 	}
-	for _, en := range l.ents[int(id)*l.bands : (int(id)+1)*l.bands] {
-		dst = append(dst, en.key)
+	for e := int32(int(id) * l.bands); e < int32((int(id)+1)*l.bands); e++ {
+		dst = append(dst, l.ents.at(e).key)
 	}
 	return dst
 }
@@ -403,7 +420,7 @@ func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
 	for len(act) > 0 {
 		n := 0
 		for _, wk := range act {
-			en := &l.ents[wk.e]
+			en := l.ents.at(wk.e)
 			next := en.next
 			if en.key == keys[wk.band] {
 				if l.maxChain > 0 && int(wk.walked) == l.maxChain {
