@@ -3,6 +3,7 @@ package text
 import (
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,39 @@ func BenchmarkTextPrep(b *testing.B) {
 		}
 		run("compact16", func(i int) { set16 = Compact16(hashes[i], set16) })
 		run("signature", func(i int) { sig = m.Signature(hashes[i], sig) })
+	}
+}
+
+// BenchmarkLSHGrow doubles the table of an index of 130,000 items of 30
+// bands (3.9M entries in 2M slots, a third of them in crowded buckets),
+// from the same state each time.
+func BenchmarkLSHGrow(b *testing.B) {
+	const bands = 30
+	next := xorshift(5)
+	l := NewLSH(bands, 4)
+	ks := make([]uint32, bands)
+	for id := range int32(130_000) {
+		for i := range ks {
+			v := next()
+			if v%3 == 0 {
+				v = v >> 8 % 3000
+			}
+			ks[i] = uint32(mix64(uint64(i+1)<<32 ^ v))
+		}
+		l.Add(id, ks)
+	}
+	heads := slices.Clone(l.heads)
+	var ents []lshEntry
+	for _, c := range l.ents {
+		ents = append(ents, c[:]...)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		l.heads = append(l.heads[:0:0], heads...)
+		for i, c := range l.ents {
+			copy(c[:], ents[i*lshChunk:])
+		}
+		b.StartTimer()
+		l.grow()
 	}
 }

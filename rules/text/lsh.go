@@ -243,26 +243,75 @@ func (l *LSH) push(e int32, k uint32, mask uint32) {
 
 // grow doubles the table (keeping a load of at most two entries per slot:
 // a walk passes a few entries of other keys, while a load of one made the
-// table a tenth of the detector's memory for no measurable speed) and
-// relinks every entry, oldest first so that each chain stays newest first.
+// table a tenth of the detector's memory for no measurable speed). The
+// entries of old slot i go to new slots i and i+old: each chain is walked
+// once, newest first, and its entries appended to the end of their new
+// chain, so each chain stays newest first and every entry is read and
+// written once.
+//
+// As in Matches, a chain is a series of dependent cache misses, so
+// lshGrowLanes chains are split side by side, one entry of each in turn.
+// BenchmarkLSHGrow, a table of 2M slots holding 3.9M entries: 435 ms
+// collecting each chain and pushing it back oldest first, one chain at a
+// time, as before; 366 ms in one pass per chain; 240 ms with 32 chains
+// side by side (8 and 16: about 255 ms).
 func (l *LSH) grow() {
 	old := l.heads
-	l.heads = make([]int32, 2*len(old))
-	for i := range l.heads {
-		l.heads[i] = -1
+	size := len(old)
+	l.heads = make([]int32, 2*size)
+	high := uint32(size)
+	type lane struct {
+		slot, e                        int32
+		loHead, loTail, hiHead, hiTail int32
 	}
-	mask := uint32(len(l.heads) - 1)
-	var chain []int32
-	for _, h := range old {
-		chain = chain[:0]
-		for e := h; e >= 0; e = l.ents.at(e).next {
-			chain = append(chain, e)
+	var lanes [lshGrowLanes]lane
+	next := 0 // next old slot to start
+	n := 0    // lanes in use
+	for {
+		for n < len(lanes) && next < size {
+			lanes[n] = lane{slot: int32(next), e: old[next], loHead: -1, loTail: -1, hiHead: -1, hiTail: -1}
+			next++
+			n++
 		}
-		for i := len(chain) - 1; i >= 0; i-- {
-			l.push(chain[i], l.ents.at(chain[i]).key, mask)
+		if n == 0 {
+			return
 		}
+		k := 0
+		for _, ln := range lanes[:n] {
+			if ln.e < 0 {
+				l.heads[ln.slot], l.heads[int(ln.slot)+size] = ln.loHead, ln.hiHead
+				continue
+			}
+			e := ln.e
+			en := l.ents.at(e)
+			ln.e = en.next
+			en.next = -1
+			if en.key&high == 0 {
+				en.prev = ln.loTail
+				if ln.loTail >= 0 {
+					l.ents.at(ln.loTail).next = e
+				} else {
+					ln.loHead = e
+				}
+				ln.loTail = e
+			} else {
+				en.prev = ln.hiTail
+				if ln.hiTail >= 0 {
+					l.ents.at(ln.hiTail).next = e
+				} else {
+					ln.hiHead = e
+				}
+				ln.hiTail = e
+			}
+			lanes[k] = ln
+			k++
+		}
+		n = k
 	}
 }
+
+// lshGrowLanes is how many chains grow splits side by side.
+const lshGrowLanes = 32
 
 // Remove takes id out of the index; removing an absent id does nothing.
 func (l *LSH) Remove(id int32) {

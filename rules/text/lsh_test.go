@@ -81,3 +81,64 @@ func xorshift(seed uint64) func() uint64 {
 		return rng
 	}
 }
+
+// Growing the table must keep every chain's entries and their order
+// (newest first) and the back links Remove follows: an index grown from
+// the smallest table gives, band by band, the matches of one built at its
+// final size, before and after removals.
+func TestLSHGrowSameAsFixedTable(t *testing.T) {
+	const bands, items = 6, 5000
+	next := xorshift(11)
+	keys := make([][]uint32, items)
+	for i := range keys {
+		keys[i] = make([]uint32, bands)
+		for b := range keys[i] {
+			v := next()
+			if v%2 == 0 {
+				v = v >> 8 % 50 // crowded buckets: long chains to split
+			}
+			keys[i][b] = uint32(mix64(uint64(b+1)<<32 ^ v))
+		}
+	}
+	grown, fixed := NewLSH(bands, 2), NewLSH(bands, 2)
+	fixed.heads = make([]int32, 1<<16)
+	for i := range fixed.heads {
+		fixed.heads[i] = -1
+	}
+	for i, ks := range keys {
+		grown.Add(int32(i), ks)
+		fixed.Add(int32(i), ks)
+	}
+	if len(grown.heads) < 8*lshMinTable || len(fixed.heads) != 1<<16 {
+		t.Fatalf("tables of %d and %d slots: the test needs one grown several times, one never", len(grown.heads), len(fixed.heads))
+	}
+	byBand := func(l *LSH, ks []uint32) [bands][]int32 {
+		var w LSHWalker
+		var out [bands][]int32
+		for _, e := range l.Matches(&w, ks, nil) {
+			out[e%bands] = append(out[e%bands], e)
+		}
+		return out
+	}
+	check := func(when string) {
+		total := 0
+		for q := 0; q < items; q += 7 {
+			a, b := byBand(grown, keys[q]), byBand(fixed, keys[q])
+			for band := range a {
+				if !slices.Equal(a[band], b[band]) {
+					t.Fatalf("%s, query %d band %d: grown %v, built at size %v", when, q, band, a[band], b[band])
+				}
+				total += len(a[band])
+			}
+		}
+		if total == 0 {
+			t.Fatalf("%s: no matches at all", when)
+		}
+	}
+	check("after adding")
+	for i := 0; i < items; i += 3 {
+		grown.Remove(int32(i))
+		fixed.Remove(int32(i))
+	}
+	check("after removing a third")
+}
