@@ -11,7 +11,9 @@ import (
 
 // RunPipeline feeds an engine from next (each call returns the replies up to
 // a virtual time, that time, and false at the end) and evaluates at each
-// time, calling done with the events, in order. The events are those that
+// time, calling done with the events, in order. The replies of a batch
+// are copied before next is called again, so next may reuse its slice.
+// The events are those that
 // Ingest then Evaluate at each time would give; only the work is arranged
 // differently:
 //
