@@ -776,7 +776,7 @@ func (d *rnDetector) flush() {
 	// The index takes the batch's new texts only now: confirm used the
 	// candidates found before, and no walk reads the index until the next
 	// batch.
-	d.lsh.AddBatch(d.addIDs, d.addKeys, workers)
+	d.lsh.AddBatch(d.addIDs, d.addKeys)
 	clear(d.addKeys)
 	d.addIDs, d.addKeys = d.addIDs[:0], d.addKeys[:0]
 	d.nextSeq = base + uint32(len(pend))

@@ -7,7 +7,7 @@ import (
 
 // AddBatch must leave the index as adding the same items one by one does:
 // every chain in the same order, through table growth, with crowded
-// buckets, on several goroutines.
+// buckets.
 func TestLSHAddBatchSameAsAdd(t *testing.T) {
 	const bands = 12
 	next := xorshift(3)
@@ -41,7 +41,7 @@ func TestLSHAddBatchSameAsAdd(t *testing.T) {
 			keys = append(keys, ks)
 			all = append(all, ks)
 		}
-		batched.AddBatch(ids, keys, 2)
+		batched.AddBatch(ids, keys)
 		if size == 700 {
 			for r := int32(100); r < 150; r++ {
 				one.Remove(r)
