@@ -307,6 +307,7 @@ type rnDetector struct {
 	addKeys  [][]uint32
 	batchDup map[uint64]int32
 	btab     []rnBatchSlot
+	bgen     uint8
 	bnext    []int32
 }
 
@@ -733,7 +734,12 @@ func (d *rnDetector) flush() {
 				w.arena = append(w.arena, w.set16...)
 				p.keys = d.lsh.BandKeys(w.sig, d.pendKeys[i*bands:i*bands:(i+1)*bands])
 			}
-			if _, dup := d.exact.get(p.hash, d.hashes); !dup {
+			// An exact copy of an indexed text needs no walk; batchBands
+			// takes the slot found here rather than look it up again.
+			if slot, dup := d.exact.get(p.hash, d.hashes); dup {
+				p.dup = slot
+			} else {
+				p.dup = rnNew
 				w.found = d.lsh.Matches(&w.walker, p.keys, w.found)
 			}
 		}
@@ -834,10 +840,17 @@ func (d *rnDetector) spread(n, workers int, fn func(w *rnWork, lo, hi int)) {
 	wg.Wait()
 }
 
-// batchBands finds the exact copies in a batch (of an indexed text or of
-// an earlier text of the batch) and links each new text's band keys to
-// the latest earlier new text of the batch sharing them, in an
-// open-addressed table by band and key: next[i*bands+b] is that text, or -1.
+// batchBands finds the exact copies in a batch of an earlier text of the
+// batch (flush's workers found those of indexed texts: pend[i].dup >= 0)
+// and links each new text's band keys to the latest earlier new text of
+// the batch sharing them, in an open-addressed table by band and key:
+// next[i*bands+b] is that text, or -1.
+//
+// The table's entries belong to the batch whose generation they carry, so
+// it is not cleared at every batch (16,384 entries for 256 texts of 20
+// bands), and the band keys, already hashes, are placed with a multiply
+// rather than mixed again: 0.33 s -> 0.1 s of CPU per million replies
+// with the exact lookups the workers now do.
 func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 	clear(d.batchDup)
 	size := 1
@@ -849,17 +862,19 @@ func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 	// slots used, rather than made again at every change of size.
 	if len(d.btab) < size {
 		d.btab = make([]rnBatchSlot, size)
+		d.bgen = 0
 	}
 	btab := d.btab[:size]
-	for i := range btab {
-		btab[i].last = -1
+	if d.bgen++; d.bgen == 0 {
+		clear(d.btab) // generations wrapped: no entry may look current
+		d.bgen = 1
 	}
-	mask := uint64(size - 1)
+	gen := d.bgen
+	mask := uint32(size - 1)
 	next := slices.Grow(d.bnext[:0], len(pend)*bands)[:len(pend)*bands]
 	for i := range pend {
 		p := &pend[i]
-		if slot, ok := d.exact.get(p.hash, d.hashes); ok {
-			p.dup = slot
+		if p.dup >= 0 {
 			continue
 		}
 		if j, ok := d.batchDup[p.hash]; ok {
@@ -869,23 +884,34 @@ func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 		d.batchDup[p.hash] = int32(i)
 		p.dup = rnNew
 		for b, k := range p.keys {
-			bk := uint64(b)<<32 | uint64(k)
-			h := rnMix(bk) & mask
-			for btab[h].last >= 0 && btab[h].key != bk {
+			h := (k + uint32(b)*0x9E3779B1) & mask
+			for btab[h].gen == gen && (btab[h].key != k || int(btab[h].band) != b) {
 				h = (h + 1) & mask
 			}
-			next[i*bands+b] = btab[h].last
-			btab[h] = rnBatchSlot{key: bk, last: int32(i)}
+			e := &btab[h]
+			if e.gen == gen {
+				next[i*bands+b] = int32(e.last)
+			} else {
+				next[i*bands+b] = -1
+			}
+			*e = rnBatchSlot{key: k, last: int16(i), band: uint8(b), gen: gen}
 		}
 	}
 	d.bnext = next
 	return next
 }
 
+// rnBatchSlot is 8 bytes, so that the table (cold at every batch: the
+// walks in between push it out of the cache) spans half the cache lines.
 type rnBatchSlot struct {
-	key  uint64
-	last int32
+	key  uint32
+	last int16 // a batch holds at most rnBatch texts
+	band uint8 // bands <= 64 (Validate)
+	gen  uint8 // the batch the entry belongs to: d.bgen
 }
+
+// The batch index of a text must fit rnBatchSlot.last.
+const _ = uint16(math.MaxInt16 - rnBatch)
 
 // candidates appends pend[i]'s ordered candidates to dst, with the exact
 // Jaccard of the first rnPrecompute that pass the size check.
