@@ -170,7 +170,6 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 		minHits: rnMinHits(s.MinHash.Bands, s.MinHash.Rows, s.JaccardMin),
 		lsh:     lsh,
 		mh:      mh,
-		strs:    make(map[string]uint32),
 		uf:      text.NewUnionFind(0),
 		cache:   make(map[string]rnCached),
 		big:     make(map[int32]bool),
@@ -255,8 +254,8 @@ type rnDetector struct {
 	// hashes is each slot's text hash, and exact finds a slot by it.
 	hashes []uint64
 	exact  rnExact
-	strs   map[string]uint32 // index in names
-	names  []string          // targets and platforms, for rnMember
+	strs   rnNameTable // index in names
+	names  []string    // targets and platforms, for rnMember
 	uf     *text.UnionFind
 	// Components are kept incrementally: ring links each node to the next
 	// node of its component (a circular list, spliced on union), weight
@@ -312,7 +311,6 @@ type rnDetector struct {
 	addKeys  [][]uint32
 	batchDup map[uint64]int32
 	btab     []rnBatchSlot
-	bgen     uint8
 	bnext    []int32
 }
 
@@ -532,13 +530,88 @@ func (m *rnReply) who() string {
 }
 
 func (d *rnDetector) intern(s string) uint32 {
-	if v, ok := d.strs[s]; ok {
+	h := uint32(xxhash.Sum64String(s))
+	if v, ok := d.strs.get(h, s, d.names); ok {
 		return v
 	}
 	v := uint32(len(d.names))
-	d.strs[s] = v
 	d.names = append(d.names, s)
+	d.strs.put(h, s, v)
 	return v
+}
+
+// rnNameTable finds a target or platform name's index in names. Every
+// reply looks up two, and a map[string]uint32 took 0.27 s of CPU per
+// million replies in the 1M-reply benchmark: its control word, slot and
+// key bytes are three cache lines, cold between replies after the index
+// walks. An entry here holds a short name's bytes, so most lookups read
+// one line.
+type rnNameTable struct {
+	tab []rnNameEntry // a power of two, at most half full
+	n   int
+}
+
+type rnNameEntry struct {
+	h   uint32
+	ref uint32 // index in names + 1; 0 = empty
+	// key holds the name when it fits; longer names are compared with
+	// names[ref-1].
+	key  [rnNameInline]byte
+	klen uint8
+}
+
+const rnNameInline = 23
+
+func (t *rnNameTable) get(h uint32, s string, names []string) (uint32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	mask := uint32(len(t.tab) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		e := &t.tab[i]
+		if e.ref == 0 {
+			return 0, false
+		}
+		if e.h != h {
+			continue
+		}
+		if len(s) <= rnNameInline {
+			if int(e.klen) == len(s) && string(e.key[:len(s)]) == s {
+				return e.ref - 1, true
+			}
+		} else if names[e.ref-1] == s {
+			return e.ref - 1, true
+		}
+	}
+}
+
+// put adds s (absent) as index v.
+func (t *rnNameTable) put(h uint32, s string, v uint32) {
+	if 2*(t.n+1) > len(t.tab) {
+		old := t.tab
+		t.tab = make([]rnNameEntry, max(2*len(old), 64))
+		t.n = 0
+		for i := range old {
+			if old[i].ref != 0 {
+				t.insert(old[i])
+			}
+		}
+	}
+	e := rnNameEntry{h: h, ref: v + 1, klen: rnNameInline + 1}
+	if len(s) <= rnNameInline {
+		e.klen = uint8(copy(e.key[:], s))
+	}
+	t.insert(e)
+}
+
+func (t *rnNameTable) insert(e rnNameEntry) {
+	mask := uint32(len(t.tab) - 1)
+	i := e.h & mask
+	for t.tab[i].ref != 0 {
+		i = (i + 1) & mask
+	}
+	t.tab[i] = e
+	t.n++
 }
 
 // rnPrepper is a rule's per-reply text work (the text's hash, shingle set
@@ -865,11 +938,12 @@ func (d *rnDetector) spread(n, workers int, fn func(w *rnWork, lo, hi int)) {
 // the batch sharing them, in an open-addressed table by band and key:
 // next[i*bands+b] is that text, or -1.
 //
-// The table's entries belong to the batch whose generation they carry, so
-// it is not cleared at every batch (16,384 entries for 256 texts of 20
-// bands), and the band keys, already hashes, are placed with a multiply
-// rather than mixed again: 0.33 s -> 0.1 s of CPU per million replies
-// with the exact lookups the workers now do.
+// The table (16,384 entries for 256 texts of 20 bands) is cleared at
+// every batch, which also brings it into the cache: with generation
+// stamps instead, its probes missed and cost more than the clearing in
+// the 1M-reply benchmark (0.21 s against 0.05 s). Its entries are 8 bytes
+// (16 before), and the band keys, already hashes, are placed with a
+// multiply rather than mixed again.
 func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 	clear(d.batchDup)
 	size := 1
@@ -881,14 +955,9 @@ func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 	// slots used, rather than made again at every change of size.
 	if len(d.btab) < size {
 		d.btab = make([]rnBatchSlot, size)
-		d.bgen = 0
 	}
 	btab := d.btab[:size]
-	if d.bgen++; d.bgen == 0 {
-		clear(d.btab) // generations wrapped: no entry may look current
-		d.bgen = 1
-	}
-	gen := d.bgen
+	clear(btab)
 	mask := uint32(size - 1)
 	next := slices.Grow(d.bnext[:0], len(pend)*bands)[:len(pend)*bands]
 	for i := range pend {
@@ -904,32 +973,24 @@ func (d *rnDetector) batchBands(pend []rnPending, bands int) []int32 {
 		p.dup = rnNew
 		for b, k := range p.keys {
 			h := (k + uint32(b)*0x9E3779B1) & mask
-			for btab[h].gen == gen && (btab[h].key != k || int(btab[h].band) != b) {
+			for btab[h].ref != 0 && (btab[h].key != k || int(btab[h].band) != b) {
 				h = (h + 1) & mask
 			}
-			e := &btab[h]
-			if e.gen == gen {
-				next[i*bands+b] = int32(e.last)
-			} else {
-				next[i*bands+b] = -1
-			}
-			*e = rnBatchSlot{key: k, last: int16(i), band: uint8(b), gen: gen}
+			next[i*bands+b] = int32(btab[h].ref) - 1
+			btab[h] = rnBatchSlot{key: k, ref: int16(i + 1), band: uint8(b)}
 		}
 	}
 	d.bnext = next
 	return next
 }
 
-// rnBatchSlot is 8 bytes, so that the table (cold at every batch: the
-// walks in between push it out of the cache) spans half the cache lines.
 type rnBatchSlot struct {
 	key  uint32
-	last int16 // a batch holds at most rnBatch texts
+	ref  int16 // the latest text of the batch with key in band, + 1; 0 = empty
 	band uint8 // bands <= 64 (Validate)
-	gen  uint8 // the batch the entry belongs to: d.bgen
 }
 
-// The batch index of a text must fit rnBatchSlot.last.
+// A batch's texts (at most rnBatch) must fit rnBatchSlot.ref.
 const _ = uint16(math.MaxInt16 - rnBatch)
 
 // candidates appends pend[i]'s ordered candidates to dst, with the exact
