@@ -388,8 +388,8 @@ func TestRepeatedNarrativeWindowEvictionAndStableID(t *testing.T) {
 	if fs := d.Evaluate(ntStart.Add(200 * time.Hour)); len(fs) != 0 {
 		t.Errorf("%d findings after the window passed", len(fs))
 	}
-	if d.lsh.Len() != 0 || len(d.exact) != 0 || len(d.big) != 0 || len(d.expiry) != 0 {
-		t.Errorf("state left after the window: lsh %d, exact %d, big %d, expiry %d", d.lsh.Len(), len(d.exact), len(d.big), len(d.expiry))
+	if d.lsh.Len() != 0 || d.exact.n != 0 || len(d.big) != 0 || len(d.expiry) != 0 {
+		t.Errorf("state left after the window: lsh %d, exact %d, big %d, expiry %d", d.lsh.Len(), d.exact.n, len(d.big), len(d.expiry))
 	}
 }
 
@@ -1099,5 +1099,105 @@ func TestRNOwnWords(t *testing.T) {
 		if got != c.want || quoted != c.quoted {
 			t.Errorf("rnOwnWords(%q) = %q, %v; want %q, %v", c.in, got, quoted, c.want, c.quoted)
 		}
+	}
+}
+
+// TestRNExact checks the exact-copy table against a map through random
+// inserts and deletes, with hashes crowded into a few tags and homes so
+// that runs wrap around the table and backward shifts cross them.
+func TestRNExact(t *testing.T) {
+	for _, tags := range []uint64{64, 1 << 32} {
+		var x rnExact
+		want := map[uint64]int32{}
+		var hashes []uint64
+		var free []int32
+		seed := uint64(12345)
+		rnd := func() uint64 {
+			seed ^= seed << 13
+			seed ^= seed >> 7
+			seed ^= seed << 17
+			return seed
+		}
+		for step := 0; step < 20000; step++ {
+			if r := rnd() % 10; r < 6 || len(want) == 0 {
+				// 64 tags, half of them placed at the table's end, make
+				// long runs that wrap around
+				tag := uint32(rnd()%tags) - 32
+				h := uint64(tag)<<32 | rnd()&0xffffffff
+				if _, ok := want[h]; ok {
+					continue
+				}
+				var slot int32
+				if k := len(free); k > 0 {
+					slot, free = free[k-1], free[:k-1]
+				} else {
+					slot = int32(len(hashes))
+					hashes = append(hashes, 0)
+				}
+				hashes[slot] = h
+				x.put(h, slot, hashes)
+				want[h] = slot
+			} else {
+				for h, slot := range want {
+					x.del(h, slot)
+					delete(want, h)
+					free = append(free, slot)
+					break
+				}
+			}
+			if step%997 == 0 || step > 19900 {
+				if x.n != len(want) {
+					t.Fatalf("step %d: %d entries, want %d", step, x.n, len(want))
+				}
+				for h, slot := range want {
+					if got, ok := x.get(h, hashes); !ok || got != slot {
+						t.Fatalf("step %d: get(%#x) = %d, %v; want %d", step, h, got, ok, slot)
+					}
+				}
+			}
+		}
+		for h := range want {
+			if _, ok := x.get(h^1<<62, hashes); ok {
+				if _, in := want[h^1<<62]; !in {
+					t.Fatalf("get(%#x) found a hash never put", h^1<<62)
+				}
+			}
+		}
+	}
+}
+
+// TestRNNameTable interns short and long names, some under the same hash,
+// and checks each gets one stable index and its own name back.
+func TestRNNameTable(t *testing.T) {
+	var tab rnNameTable
+	var names []string
+	idx := map[string]uint32{}
+	name := func(i int) string {
+		if i%3 == 0 {
+			return fmt.Sprintf("https://example.org/a/rather/long/target/name/%d", i)
+		}
+		return fmt.Sprintf("mp-%03d", i)
+	}
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 500; i++ {
+			s := name(i)
+			h := uint32(i % 7) // crowded: many names per hash
+			v, ok := tab.get(h, s, names)
+			if want, seen := idx[s]; seen != ok || ok && v != want {
+				t.Fatalf("round %d: get(%q) = %d, %v; want %d, %v", round, s, v, ok, want, seen)
+			}
+			if !ok {
+				v = uint32(len(names))
+				names = append(names, s)
+				tab.put(h, s, v)
+				idx[s] = v
+			}
+			if names[v] != s {
+				t.Fatalf("index %d names %q, want %q", v, names[v], s)
+			}
+		}
+	}
+	if _, ok := tab.get(3, "mp-003x", names); ok {
+		t.Error("found a name never put")
 	}
 }
