@@ -287,17 +287,11 @@ func BenchmarkLSHGrow(b *testing.B) {
 		}
 		l.Add(id, ks)
 	}
-	heads := slices.Clone(l.heads)
-	var ents []lshEntry
-	for _, c := range l.ents {
-		ents = append(ents, c[:]...)
-	}
+	heads, ents := slices.Clone(l.heads), slices.Clone(l.ents)
 	for b.Loop() {
 		b.StopTimer()
 		l.heads = append(l.heads[:0:0], heads...)
-		for i, c := range l.ents {
-			copy(c[:], ents[i*lshChunk:])
-		}
+		copy(l.ents, ents)
 		b.StartTimer()
 		l.grow()
 	}

@@ -21,7 +21,7 @@ import (
 type LSH struct {
 	bands, rows int
 	heads       []int32    // table slot -> first entry (id*bands+band), -1 = none
-	ents        lshEntries // per entry
+	ents        []lshEntry // per entry
 	items       []lshItem  // per id
 	n           int
 	maxChain    int
@@ -47,23 +47,6 @@ type lshHit struct {
 type lshEntry struct {
 	key        uint32
 	next, prev int32 // chain links, -1 at the ends
-}
-
-// lshEntries holds the entries in chunks of a fixed size: the index grows
-// by a chunk at a time without copying what it holds, and holds at most a
-// chunk more than it uses. (A slice grown by a quarter at a time copied
-// four times its final size, 0.4 GB per million replies in the rules
-// benchmark, and kept up to a quarter unused.) An entry is one more load
-// away, of a pointer that stays in cache.
-type lshEntries []*[lshChunk]lshEntry
-
-const (
-	lshChunkShift = 14
-	lshChunk      = 1 << lshChunkShift // entries (192 KB)
-)
-
-func (es lshEntries) at(e int32) *lshEntry {
-	return &es[e>>lshChunkShift][e&(lshChunk-1)]
 }
 
 type lshItem struct {
@@ -191,30 +174,33 @@ func (l *LSH) AddBatch(ids []int32, keys [][]uint32) {
 // extend makes room for ids below n. The arrays grow by a quarter, not
 // by append's doubling: they are most of the index's memory, ids are
 // slots the caller reuses, so a window that has stopped growing would
-// otherwise carry up to twice what it uses.
+// otherwise carry up to twice what it uses. New entries are left zero:
+// push writes an entry whole before linking it, and nothing reads the
+// entries of an id that is not live.
+//
+// (Entries kept in fixed chunks, so that growing copies nothing, saved
+// the copies, 0.45 s of CPU in the 1M-reply rules benchmark, but the
+// walk's extra load per entry made BenchmarkLSHCandidates 16% slower,
+// more than that on the largest cost of all.)
 func (l *LSH) extend(n int) {
 	if n > cap(l.items) {
 		c := max(n, len(l.items)+len(l.items)/4, 64)
 		items := make([]lshItem, len(l.items), c)
 		copy(items, l.items)
-		l.items = items
+		ents := make([]lshEntry, len(l.ents), c*l.bands)
+		copy(ents, l.ents)
+		l.items, l.ents = items, ents
 	}
 	l.items = l.items[:n]
-	for len(l.ents)*lshChunk < n*l.bands {
-		c := new([lshChunk]lshEntry)
-		for i := range c {
-			c[i] = lshEntry{next: -1, prev: -1}
-		}
-		l.ents = append(l.ents, c)
-	}
+	l.ents = l.ents[:n*l.bands]
 }
 
 // push puts entry e with key k at the front of its chain.
 func (l *LSH) push(e int32, k uint32, mask uint32) {
 	h := &l.heads[k&mask]
-	*l.ents.at(e) = lshEntry{key: k, next: *h, prev: -1}
+	l.ents[e] = lshEntry{key: k, next: *h, prev: -1}
 	if *h >= 0 {
-		l.ents.at(*h).prev = e
+		l.ents[*h].prev = e
 	}
 	*h = e
 }
@@ -261,13 +247,13 @@ func (l *LSH) grow() {
 				continue
 			}
 			e := ln.e
-			en := l.ents.at(e)
+			en := &l.ents[e]
 			ln.e = en.next
 			en.next = -1
 			if en.key&high == 0 {
 				en.prev = ln.loTail
 				if ln.loTail >= 0 {
-					l.ents.at(ln.loTail).next = e
+					l.ents[ln.loTail].next = e
 				} else {
 					ln.loHead = e
 				}
@@ -275,7 +261,7 @@ func (l *LSH) grow() {
 			} else {
 				en.prev = ln.hiTail
 				if ln.hiTail >= 0 {
-					l.ents.at(ln.hiTail).next = e
+					l.ents[ln.hiTail].next = e
 				} else {
 					ln.hiHead = e
 				}
@@ -300,14 +286,14 @@ func (l *LSH) Remove(id int32) {
 	base := int32(int(id) * l.bands)
 	for b := int32(0); b < int32(l.bands); b++ {
 		e := base + b
-		en := l.ents.at(e)
+		en := &l.ents[e]
 		if en.prev >= 0 {
-			l.ents.at(en.prev).next = en.next
+			l.ents[en.prev].next = en.next
 		} else {
 			l.heads[en.key&mask] = en.next
 		}
 		if en.next >= 0 {
-			l.ents.at(en.next).prev = en.prev
+			l.ents[en.next].prev = en.prev
 		}
 		en.next, en.prev = -1, -1
 	}
@@ -388,7 +374,7 @@ func (l *LSH) Keys(id int32, dst []uint32) []uint32 {
 		return dst
 	}
 	for e := int32(int(id) * l.bands); e < int32((int(id)+1)*l.bands); e++ {
-		dst = append(dst, l.ents.at(e).key)
+		dst = append(dst, l.ents[e].key)
 	}
 	return dst
 }
@@ -447,7 +433,7 @@ func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
 	for len(act) > 0 {
 		n := 0
 		for _, wk := range act {
-			en := l.ents.at(wk.e)
+			en := &l.ents[wk.e]
 			next := en.next
 			if en.key == keys[wk.band] {
 				if l.maxChain > 0 && int(wk.walked) == l.maxChain {

@@ -573,8 +573,8 @@ func TestLSHCandidatesOrder(t *testing.T) {
 			for _, k := range qk {
 				walked := 0
 				pos := 0
-				for e := l.heads[k&uint32(len(l.heads)-1)]; e >= 0; e = l.ents.at(e).next {
-					if l.ents.at(e).key == k {
+				for e := l.heads[k&uint32(len(l.heads)-1)]; e >= 0; e = l.ents[e].next {
+					if l.ents[e].key == k {
 						if maxChain > 0 && walked == maxChain {
 							break
 						}
