@@ -847,14 +847,13 @@ func (d *coordDet) gc(now time.Time) {
 			delete(d.st.Bursts, target)
 		}
 	}
-	// Posts are forgotten below, so no target may keep a post id; a target
-	// without a burst state is forgotten too.
+	// Posts are forgotten below, so no target may keep a post id. A
+	// target's entry and sources stay: like srcs they are bounded by the
+	// watchlist, and building them again after every sweep (a map lookup
+	// by joined name per target and platform) was 0.16 s of coordination's
+	// 2.7 s Observe over 5 × 400,000 replies.
 	for target, tg := range d.tgt {
-		if b := d.st.Bursts[target]; b == nil {
-			delete(d.tgt, target)
-		} else {
-			*tg = coTarget{burst: b}
-		}
+		*tg = coTarget{burst: d.st.Bursts[target], srcs: tg.srcs}
 	}
 	// Only the accounts that replied in an hour starting before cut can
 	// hold replies older than cut. An hour that straddles cut is trimmed
@@ -969,7 +968,10 @@ func (d *coordDet) compact() {
 	// doubled again, so it is filled without regrowing.
 	size := 2*nLive + 1024
 	d.st.Accts = make([]string, 0, size)
-	d.acctID = make(map[string]uint32, nLive)
+	// The map too: made for nLive, it grew back by doubling, rehashing
+	// every name each time (0.3 s of intern's 0.83 s over 5 × 400,000
+	// replies went to inserting new names).
+	d.acctID = make(map[string]uint32, size)
 	for a := range old {
 		ids[a] = gone
 		if live[a] {
