@@ -247,11 +247,13 @@ type burstEpisode struct {
 // coordState is what survives a restart. Recent is filled only to save
 // and read it: the detector keeps recent replies in coordDet.recent.
 type coordState struct {
-	Accts    []string // interned account names
-	Authors  map[uint32]model.Author
-	Posts    map[string]uint32
-	NPosts   uint32
-	PostWin  map[uint32][]coEvent
+	Accts   []string // interned account names
+	Authors map[uint32]model.Author
+	Posts   map[string]uint32
+	NPosts  uint32
+	// PostWin holds pointers so that a target can keep its post's window
+	// (coTarget.win); the saved form is the same as with slices.
+	PostWin  map[uint32]*[]coEvent
 	Edges    map[uint64]*coEdge // only pairs with min_edge_weight posts
 	Recent   map[uint32][]coRefJSON
 	Bursts   map[string]*burstState
@@ -297,6 +299,10 @@ type coTarget struct {
 	postID  string
 	plat    model.Platform
 	pid     uint32
+	// win is coordState.PostWin[pid] once looked up (nil before): the
+	// lookup and the store back of the window were 0.15 s of coordination's
+	// 1.6 s Observe per 1M replies.
+	win *[]coEvent
 }
 
 type coExpiry struct {
@@ -339,7 +345,7 @@ func (d *coordDet) refKey(r *coRef) string { return model.ReplyKey(d.srcs[r.Src]
 
 func (d *coordDet) reset() {
 	d.st = coordState{
-		Authors: map[uint32]model.Author{}, Posts: map[string]uint32{}, PostWin: map[uint32][]coEvent{},
+		Authors: map[uint32]model.Author{}, Posts: map[string]uint32{}, PostWin: map[uint32]*[]coEvent{},
 		Edges:  map[uint64]*coEdge{},
 		Bursts: map[string]*burstState{}, Samples: map[string]model.Sample{}, BurstEps: map[string]bool{},
 	}
@@ -440,11 +446,11 @@ func (d *coordDet) Observe(it *Item) {
 			pid = d.st.NPosts
 			d.st.Posts[string(d.key)] = pid
 		}
-		tg.hasPost, tg.postID, tg.plat, tg.pid = true, r.PostID, r.Platform, pid
+		tg.hasPost, tg.postID, tg.plat, tg.pid, tg.win = true, r.PostID, r.Platform, pid, nil
 	}
 	d.addRecent(a, coRef{T: t, ID: r.ID, Src: d.tgtSrc(tg, r.Target, r.Platform), Post: pid})
 	if on(d.spec.CoReply.Enabled) && r.PostID != "" {
-		d.coReply(a, pid, t, meta)
+		d.coReply(tg, a, pid, t, meta)
 	}
 	if on(d.spec.Burst.Enabled) {
 		d.burst(r, tg, a, t, meta)
@@ -499,10 +505,18 @@ func distinctPosts(rs []coRef) bool {
 	return false
 }
 
-func (d *coordDet) coReply(a, pid uint32, t int64, meta *coMeta) {
+func (d *coordDet) coReply(tg *coTarget, a, pid uint32, t int64, meta *coMeta) {
 	c := d.spec.CoReply
 	tw := int64(c.TimeWindow.D())
-	win := d.st.PostWin[pid]
+	wp := tg.win
+	if wp == nil {
+		if wp = d.st.PostWin[pid]; wp == nil {
+			wp = new([]coEvent)
+			d.st.PostWin[pid] = wp
+		}
+		tg.win = wp
+	}
+	win := *wp
 	// drop what can no longer pair with anything new
 	n := 0
 	for _, e := range win {
@@ -542,7 +556,7 @@ func (d *coordDet) coReply(a, pid uint32, t int64, meta *coMeta) {
 		d.promote(a, meta)
 		d.promote(e.Acct, e.Meta)
 	}
-	d.st.PostWin[pid] = append(win, coEvent{T: t, Acct: a, Meta: meta})
+	*wp = append(win, coEvent{T: t, Acct: a, Meta: meta})
 }
 
 func abs64(x int64) int64 {
@@ -886,8 +900,8 @@ func (d *coordDet) gc(now time.Time) {
 			delete(d.st.Edges, k)
 		}
 	}
-	for p, win := range d.st.PostWin {
-		if len(win) == 0 || win[len(win)-1].T < now.UnixNano()-tw {
+	for p, wp := range d.st.PostWin {
+		if win := *wp; len(win) == 0 || win[len(win)-1].T < now.UnixNano()-tw {
 			delete(d.st.PostWin, p)
 		}
 	}
@@ -983,8 +997,8 @@ func (d *coordDet) compact() {
 			live[a] = true
 		}
 	}
-	for _, win := range d.st.PostWin {
-		for _, e := range win {
+	for _, wp := range d.st.PostWin {
+		for _, e := range *wp {
 			mark(e.Acct)
 		}
 	}
@@ -1071,7 +1085,8 @@ func (d *coordDet) compact() {
 		}
 		ex.accts = ex.accts[:m]
 	}
-	for _, win := range d.st.PostWin {
+	for _, wp := range d.st.PostWin {
+		win := *wp
 		for i := range win {
 			win[i].Acct = remap(win[i].Acct)
 		}
@@ -1151,7 +1166,12 @@ func (d *coordDet) UnmarshalState(b []byte) error {
 		d.st.Posts = map[string]uint32{}
 	}
 	if d.st.PostWin == nil {
-		d.st.PostWin = map[uint32][]coEvent{}
+		d.st.PostWin = map[uint32]*[]coEvent{}
+	}
+	for pid, wp := range d.st.PostWin {
+		if wp == nil { // a window saved as null: an empty one, as before
+			d.st.PostWin[pid] = new([]coEvent)
+		}
 	}
 	if d.st.Edges == nil {
 		d.st.Edges = map[uint64]*coEdge{}
