@@ -1034,8 +1034,15 @@ func (d *coordDet) compact() {
 	d.st.Accts = make([]string, 0, size)
 	// The map too: made for nLive, it grew back by doubling, rehashing
 	// every name each time (0.3 s of intern's 0.83 s over 5 × 400,000
-	// replies went to inserting new names).
-	d.acctID = make(map[string]uint32, size)
+	// replies went to inserting new names). The old map has room for every
+	// account of the table, which is about that size, so it is emptied and
+	// filled again rather than allocated anew, unless the table had grown
+	// far beyond it (a one-off flood of accounts is not kept).
+	if len(old) <= 2*size {
+		clear(d.acctID)
+	} else {
+		d.acctID = make(map[string]uint32, size)
+	}
 	for a := range old {
 		ids[a] = gone
 		if live[a] {
