@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -253,5 +255,85 @@ rules:
 				t.Errorf("got %q, want %q (%v)", statuses(got), c.want, summaries(got))
 			}
 		})
+	}
+}
+
+// TestBurstAccountCount: a burst queue counts its distinct accounts by
+// scanning while it is short and in Counts while it is long (burstSmall);
+// either way, and across a save and restore, the count is the accounts in
+// the queue, and the saved state has every queue's counts.
+func TestBurstAccountCount(t *testing.T) {
+	rs := mustParse(t, coordYAML)
+	det := func() *coordDet {
+		d, err := rs[0].Spec.NewDetector(Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.(*coordDet)
+	}
+	d := det()
+	rng := rand.New(rand.NewPCG(7, 8))
+	check := func(when string, d *coordDet) {
+		t.Helper()
+		for target, b := range d.st.Bursts {
+			want := map[uint32]int{}
+			for _, e := range b.Q {
+				want[e.Acct]++
+			}
+			if got := b.accounts(); got != len(want) {
+				t.Fatalf("%s: %s has %d accounts, queue has %d (len %d)", when, target, got, len(want), len(b.Q))
+			}
+			if b.Counts != nil && !maps.Equal(b.Counts, want) {
+				t.Fatalf("%s: %s counts %v, queue %v", when, target, b.Counts, want)
+			}
+			if b.Counts == nil && len(b.Q) > burstSmall {
+				t.Fatalf("%s: %s queue of %d without counts", when, target, len(b.Q))
+			}
+		}
+	}
+	modes := map[bool]bool{}
+	at := t0
+	for i := 0; i < 6000; i++ {
+		// waves: quiet stretches, then a few hundred replies within
+		// seconds from a pool small enough that accounts repeat
+		if i%600 < 100 {
+			at = at.Add(time.Duration(rng.IntN(20)) * time.Second)
+		} else {
+			at = at.Add(time.Duration(rng.IntN(300)) * time.Millisecond)
+		}
+		// some replies a few seconds late, as crawls deliver them
+		late := time.Duration(rng.IntN(4)) * time.Second
+		r := reply("mp-"+itoa(rng.IntN(2)), model.Bluesky, "acct"+itoa(rng.IntN(60)), "p", at.Add(-late))
+		d.Observe(&Item{Reply: r})
+		check("observe "+itoa(i), d)
+		for _, b := range d.st.Bursts {
+			modes[b.Counts != nil] = true
+		}
+		if i%500 == 499 {
+			st, err := d.MarshalState()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raw struct {
+				Bursts map[string]struct{ Counts map[uint32]int }
+			}
+			if err := json.Unmarshal(st, &raw); err != nil {
+				t.Fatal(err)
+			}
+			for target, b := range raw.Bursts {
+				if b.Counts == nil {
+					t.Fatalf("saved state of %s has no counts", target)
+				}
+			}
+			check("after save", d)
+			d = det()
+			if err := d.UnmarshalState(st); err != nil {
+				t.Fatal(err)
+			}
+			check("after restore", d)
+		}
+	}
+	if !modes[true] || !modes[false] {
+		t.Fatalf("the stream did not exercise both modes: %v", modes)
 	}
 }
