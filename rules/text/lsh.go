@@ -224,16 +224,18 @@ func (l *LSH) grow() {
 	size := len(old)
 	l.heads = make([]int32, 2*size)
 	high := uint32(size)
+	// A lane splits one old chain: its next entry, and the first and last
+	// entries of the two new chains, [0] for slot i and [1] for i+size.
 	type lane struct {
-		slot, e                        int32
-		loHead, loTail, hiHead, hiTail int32
+		slot, e    int32
+		head, tail [2]int32
 	}
 	var lanes [lshGrowLanes]lane
 	next := 0 // next old slot to start
 	n := 0    // lanes in use
 	for {
 		for n < len(lanes) && next < size {
-			lanes[n] = lane{slot: int32(next), e: old[next], loHead: -1, loTail: -1, hiHead: -1, hiTail: -1}
+			lanes[n] = lane{slot: int32(next), e: old[next], head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}}
 			next++
 			n++
 		}
@@ -243,30 +245,20 @@ func (l *LSH) grow() {
 		k := 0
 		for _, ln := range lanes[:n] {
 			if ln.e < 0 {
-				l.heads[ln.slot], l.heads[int(ln.slot)+size] = ln.loHead, ln.hiHead
+				l.heads[ln.slot], l.heads[int(ln.slot)+size] = ln.head[0], ln.head[1]
 				continue
 			}
 			e := ln.e
 			en := &l.ents[e]
 			ln.e = en.next
-			en.next = -1
-			if en.key&high == 0 {
-				en.prev = ln.loTail
-				if ln.loTail >= 0 {
-					l.ents[ln.loTail].next = e
-				} else {
-					ln.loHead = e
-				}
-				ln.loTail = e
+			side := (en.key & high) / high // 0 or 1
+			en.next, en.prev = -1, ln.tail[side]
+			if t := ln.tail[side]; t >= 0 {
+				l.ents[t].next = e
 			} else {
-				en.prev = ln.hiTail
-				if ln.hiTail >= 0 {
-					l.ents[ln.hiTail].next = e
-				} else {
-					ln.hiHead = e
-				}
-				ln.hiTail = e
+				ln.head[side] = e
 			}
+			ln.tail[side] = e
 			lanes[k] = ln
 			k++
 		}
