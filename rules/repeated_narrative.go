@@ -182,14 +182,17 @@ func (s *RepeatedNarrativeSpec) NewDetector(env Env) (Detector, error) {
 
 // rnMaxChain bounds the bucket entries examined per band when a new text
 // is indexed: walking all of them for each of 10,000 distinct variants of a
-// campaign would make indexing quadratic. The 8 newest entries per band
+// campaign would make indexing quadratic. The 4 newest entries per band
 // are enough: a bucket fuller than that is a band value many unrelated
 // texts share (frequent shingles winning their bins) or a campaign whose
 // newest copies are already one cluster, and a near-copy shares several
-// bands, most of them rarer. The quality benchmark gives the same alerts
-// and lags with 4, 8, 16 and 32; in the 1M-reply benchmark, where such
-// buckets are many, the walk took 4.2 s of CPU with 8 against 5.7 s with 16.
-const rnMaxChain = 8
+// bands, most of them rarer, with many earlier copies to pair with. The
+// quality benchmark gives the same alerts and lags with 4, 6, 8, 16 and
+// 32, and the 1M-reply benchmark the same events with 4, 6 and 8. There,
+// where such buckets are many, two thirds of the entries a walk reads
+// are matches: the walk and the candidates took 5.6 s of CPU with 8 (7.3
+// s with 16) against 4.7 s with 4.
+const rnMaxChain = 4
 
 // rnMaxConfirm bounds the exact Jaccard checks per new text against
 // candidates outside its component. Text with a small vocabulary (or
