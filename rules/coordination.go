@@ -266,7 +266,7 @@ type coordState struct {
 type coordDet struct {
 	spec   *CoordinationSpec
 	st     coordState
-	acctID map[string]uint32
+	acctID nameTable // index in st.Accts
 	// recent[a] are account a's recent replies (coordState.Recent as a
 	// slice by account id: no map lookup per reply); nRecent counts the
 	// accounts with any.
@@ -349,7 +349,7 @@ func (d *coordDet) reset() {
 		Edges:  map[uint64]*coEdge{},
 		Bursts: map[string]*burstState{}, Samples: map[string]model.Sample{}, BurstEps: map[string]bool{},
 	}
-	d.acctID = map[string]uint32{}
+	d.acctID = nameTable{}
 	d.recent, d.nRecent, d.expiry = nil, 0, nil
 	d.tgt = map[string]*coTarget{}
 	d.srcs, d.srcID = nil, map[string]uint32{}
@@ -357,13 +357,14 @@ func (d *coordDet) reset() {
 
 // intern returns the id of the account whose name is d.key.
 func (d *coordDet) intern() uint32 {
-	if id, ok := d.acctID[string(d.key)]; ok {
+	h := nameHashBytes(d.key)
+	if id, ok := nameGet(&d.acctID, h, d.key, d.st.Accts); ok {
 		return id
 	}
 	name := string(d.key)
 	id := uint32(len(d.st.Accts))
 	d.st.Accts = append(d.st.Accts, name)
-	d.acctID[name] = id
+	d.acctID.put(h, name, id)
 	d.recent = append(d.recent, nil)
 	return id
 }
@@ -1032,24 +1033,20 @@ func (d *coordDet) compact() {
 	// doubled again, so it is filled without regrowing.
 	size := 2*nLive + 1024
 	d.st.Accts = make([]string, 0, size)
-	// The map too: made for nLive, it grew back by doubling, rehashing
-	// every name each time (0.3 s of intern's 0.83 s over 5 × 400,000
-	// replies went to inserting new names). The old map has room for every
-	// account of the table, which is about that size, so it is emptied and
-	// filled again rather than allocated anew, unless the table had grown
-	// far beyond it (a one-off flood of accounts is not kept).
-	if len(old) <= 2*size {
-		clear(d.acctID)
-	} else {
-		d.acctID = make(map[string]uint32, size)
-	}
+	// The name table too: it has room for every account of the table,
+	// which is about that size, so it is emptied and filled again rather
+	// than allocated anew (made for the live accounts, it grew back by
+	// doubling: 0.3 s of intern's 0.83 s over 5 × 400,000 replies went to
+	// inserting new names), unless the table had grown far beyond it (a
+	// one-off flood of accounts is not kept).
+	d.acctID.reset(size)
 	for a := range old {
 		ids[a] = gone
 		if live[a] {
 			id := uint32(len(d.st.Accts))
 			ids[a] = id
 			d.st.Accts = append(d.st.Accts, old[a])
-			d.acctID[old[a]] = id
+			d.acctID.put(nameHash(old[a]), old[a], id)
 		}
 	}
 	// remap gives 0 for an account that is not live, as the map it
@@ -1164,7 +1161,7 @@ func (d *coordDet) UnmarshalState(b []byte) error {
 		return fmt.Errorf("decode coordination state: %w", err)
 	}
 	for i, name := range d.st.Accts {
-		d.acctID[name] = uint32(i)
+		d.acctID.put(nameHash(name), name, uint32(i))
 	}
 	if d.st.Authors == nil {
 		d.st.Authors = map[uint32]model.Author{}

@@ -257,8 +257,8 @@ type rnDetector struct {
 	// hashes is each slot's text hash, and exact finds a slot by it.
 	hashes []uint64
 	exact  rnExact
-	strs   rnNameTable // index in names
-	names  []string    // targets and platforms, for rnMember
+	strs   nameTable // index in names
+	names  []string  // targets and platforms, for rnMember
 	uf     *text.UnionFind
 	// Components are kept incrementally: ring links each node to the next
 	// node of its component (a circular list, spliced on union), weight
@@ -533,88 +533,14 @@ func (m *rnReply) who() string {
 }
 
 func (d *rnDetector) intern(s string) uint32 {
-	h := uint32(xxhash.Sum64String(s))
-	if v, ok := d.strs.get(h, s, d.names); ok {
+	h := nameHash(s)
+	if v, ok := nameGet(&d.strs, h, s, d.names); ok {
 		return v
 	}
 	v := uint32(len(d.names))
 	d.names = append(d.names, s)
 	d.strs.put(h, s, v)
 	return v
-}
-
-// rnNameTable finds a target or platform name's index in names. Every
-// reply looks up two, and a map[string]uint32 took 0.27 s of CPU per
-// million replies in the 1M-reply benchmark: its control word, slot and
-// key bytes are three cache lines, cold between replies after the index
-// walks. An entry here holds a short name's bytes, so most lookups read
-// one line.
-type rnNameTable struct {
-	tab []rnNameEntry // a power of two, at most half full
-	n   int
-}
-
-type rnNameEntry struct {
-	h   uint32
-	ref uint32 // index in names + 1; 0 = empty
-	// key holds the name when it fits; longer names are compared with
-	// names[ref-1].
-	key  [rnNameInline]byte
-	klen uint8
-}
-
-const rnNameInline = 23
-
-func (t *rnNameTable) get(h uint32, s string, names []string) (uint32, bool) {
-	if t.n == 0 {
-		return 0, false
-	}
-	mask := uint32(len(t.tab) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		e := &t.tab[i]
-		if e.ref == 0 {
-			return 0, false
-		}
-		if e.h != h {
-			continue
-		}
-		if len(s) <= rnNameInline {
-			if int(e.klen) == len(s) && string(e.key[:len(s)]) == s {
-				return e.ref - 1, true
-			}
-		} else if names[e.ref-1] == s {
-			return e.ref - 1, true
-		}
-	}
-}
-
-// put adds s (absent) as index v.
-func (t *rnNameTable) put(h uint32, s string, v uint32) {
-	if 2*(t.n+1) > len(t.tab) {
-		old := t.tab
-		t.tab = make([]rnNameEntry, max(2*len(old), 64))
-		t.n = 0
-		for i := range old {
-			if old[i].ref != 0 {
-				t.insert(old[i])
-			}
-		}
-	}
-	e := rnNameEntry{h: h, ref: v + 1, klen: rnNameInline + 1}
-	if len(s) <= rnNameInline {
-		e.klen = uint8(copy(e.key[:], s))
-	}
-	t.insert(e)
-}
-
-func (t *rnNameTable) insert(e rnNameEntry) {
-	mask := uint32(len(t.tab) - 1)
-	i := e.h & mask
-	for t.tab[i].ref != 0 {
-		i = (i + 1) & mask
-	}
-	t.tab[i] = e
-	t.n++
 }
 
 // rnPrepper is a rule's per-reply text work (the text's hash, shingle set

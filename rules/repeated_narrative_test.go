@@ -1165,39 +1165,3 @@ func TestRNExact(t *testing.T) {
 		}
 	}
 }
-
-// TestRNNameTable interns short and long names, some under the same hash,
-// and checks each gets one stable index and its own name back.
-func TestRNNameTable(t *testing.T) {
-	var tab rnNameTable
-	var names []string
-	idx := map[string]uint32{}
-	name := func(i int) string {
-		if i%3 == 0 {
-			return fmt.Sprintf("https://example.org/a/rather/long/target/name/%d", i)
-		}
-		return fmt.Sprintf("mp-%03d", i)
-	}
-	for round := 0; round < 2; round++ {
-		for i := 0; i < 500; i++ {
-			s := name(i)
-			h := uint32(i % 7) // crowded: many names per hash
-			v, ok := tab.get(h, s, names)
-			if want, seen := idx[s]; seen != ok || ok && v != want {
-				t.Fatalf("round %d: get(%q) = %d, %v; want %d, %v", round, s, v, ok, want, seen)
-			}
-			if !ok {
-				v = uint32(len(names))
-				names = append(names, s)
-				tab.put(h, s, v)
-				idx[s] = v
-			}
-			if names[v] != s {
-				t.Fatalf("index %d names %q, want %q", v, names[v], s)
-			}
-		}
-	}
-	if _, ok := tab.get(3, "mp-003x", names); ok {
-		t.Error("found a name never put")
-	}
-}
