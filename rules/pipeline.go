@@ -13,9 +13,8 @@ import (
 // a virtual time, that time, and false at the end) and evaluates at each
 // time, calling done with the events, in order. The replies of a batch
 // are copied before next is called again, so next may reuse its slice.
-// The events are those that
-// Ingest then Evaluate at each time would give; only the work is arranged
-// differently:
+// The events are those that Ingest then Evaluate at each time would give;
+// only the work is arranged differently:
 //
 //   - the next batches are read and normalised on their own goroutine while
 //     the rules work on the current one;
@@ -31,7 +30,6 @@ import (
 func RunPipeline(ctx context.Context, eng *Engine, next func() ([]model.Reply, time.Time, bool),
 	done func(at time.Time, replies int, events []model.Alert) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	batches := make(chan pipeBatch, 2)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -50,8 +48,8 @@ func RunPipeline(ctx context.Context, eng *Engine, next func() ([]model.Reply, t
 			}
 		}
 	}()
-	// The producer must have stopped before returning: next belongs to
-	// the caller once RunPipeline returns.
+	// On the way out the producer is stopped, then waited for: next
+	// belongs to the caller once RunPipeline returns.
 	defer wg.Wait()
 	defer cancel()
 	if eng.opts.Replies != nil || eng.opts.State != nil || eng.opts.Health != nil {
