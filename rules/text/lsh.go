@@ -140,10 +140,9 @@ func (l *LSH) Add(id int32, keys []uint32) {
 // each in order does, growing the table at most once.
 //
 // It used to share the chains among goroutines, each taking the table
-// slots of one residue. That halved its time on an idle machine but
-// nearly doubled its CPU (1.46 s against 0.74 s in the 1M-reply rules
-// benchmark): an item's entries sit side by side, so both goroutines
-// wrote to every one of its cache lines. With the rules running side by
+// slots of one residue. That nearly doubled its CPU (1.46 s against
+// 0.74 s in the 1M-reply rules benchmark): an item's entries sit side by
+// side, so both goroutines wrote to every one of its cache lines. With the rules running side by
 // side the cores are busy anyway, and CPU is what counts.
 func (l *LSH) AddBatch(ids []int32, keys [][]uint32) {
 	for i, id := range ids {
