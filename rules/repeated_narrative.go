@@ -571,13 +571,14 @@ type rnScratch struct {
 	set   []uint32
 	sig   []uint32
 	set16 []uint16
+	seen  text.Marks // Distinct16's, empty between calls
 }
 
 // work computes the shingle set (w.set16) and MinHash signature (w.sig) of
 // an accent-free normalised text.
 func (w *rnScratch) work(mh *text.MinHasher, folded string) {
 	w.set = text.AppendShingleHashes(w.set, folded)
-	w.set16 = text.Compact16(w.set, w.set16)
+	w.set16 = w.seen.Distinct16(w.set, w.set16)
 	w.sig = mh.Signature(w.set, w.sig)
 }
 
@@ -990,7 +991,7 @@ func (d *rnDetector) candidates(w *rnWork, pend []rnPending, i int, next []int32
 				continue
 			}
 			w.roots = append(w.roots, root)
-			w.other = d.shingles(r, &w.oset, w.other)
+			w.other = d.shingles(r, &w.oset, &w.seen, w.other)
 			sb = w.other
 		} else {
 			sb = pend[-1-r].shingles
@@ -1313,7 +1314,7 @@ func (d *rnDetector) confirm(slot int32, own []uint16, cands []rnCand, pend []rn
 			if r := cands[k].ref; r < 0 {
 				sb = pend[-1-r].shingles
 			} else {
-				d.other = d.shingles(c, &d.scr.set, d.other)
+				d.other = d.shingles(c, &d.scr.set, &d.scr.seen, d.other)
 				sb = d.other
 			}
 			if !marked {
@@ -1335,12 +1336,12 @@ func (d *rnDetector) confirm(slot int32, own []uint16, cands []rnCand, pend []rn
 	}
 }
 
-// shingles computes the shingle set of slot's text again, into buf (set is
-// scratch): the same set flush computed when the text arrived, since the
-// text is normalised the same way.
-func (d *rnDetector) shingles(slot int32, set *[]uint32, buf []uint16) []uint16 {
+// shingles computes the shingle set of slot's text again, into buf (set
+// and seen are scratch): the same set flush computed when the text
+// arrived, since the text is normalised the same way.
+func (d *rnDetector) shingles(slot int32, set *[]uint32, seen *text.Marks, buf []uint16) []uint16 {
 	*set = text.AppendShingleHashes(*set, d.normOf(d.nodes[slot].orig).Folded)
-	return text.Compact16(*set, buf)
+	return seen.Distinct16(*set, buf)
 }
 
 // rnSizesMeet reports whether sets of la and lb elements can reach jmin:
@@ -1513,7 +1514,7 @@ func (d *rnDetector) evict(cutoff int64) {
 			continue
 		}
 		d.rkeys = d.lsh.Keys(slot, d.rkeys)
-		d.own = d.shingles(slot, &d.scr.set, d.own)
+		d.own = d.shingles(slot, &d.scr.set, &d.scr.seen, d.own)
 		d.link(slot, d.own, d.rkeys)
 	}
 }
@@ -1699,15 +1700,17 @@ func (d *rnDetector) build(slots []int32, now time.Time) (Finding, bool) {
 		}
 	}
 	var simSum float64
-	repSet := d.shingles(rep, &d.scr.set, nil)
+	repSet := d.shingles(rep, &d.scr.set, &d.scr.seen, nil)
+	d.marks.Mark(repSet)
 	for _, s := range slots {
 		j := 1.0
 		if s != rep {
-			d.other = d.shingles(s, &d.scr.set, d.other)
-			j = text.Jaccard(d.other, repSet)
+			d.other = d.shingles(s, &d.scr.set, &d.scr.seen, d.other)
+			j = d.marks.JaccardMarked(repSet, d.other)
 		}
 		simSum += j * float64(len(d.nodes[s].members))
 	}
+	d.marks.Unmark(repSet)
 
 	f := Finding{
 		Scope:       "cluster:" + cid,

@@ -226,6 +226,7 @@ func BenchmarkTextPrep(b *testing.B) {
 		var (
 			set   []uint32
 			set16 []uint16
+			marks Marks
 			sig   []uint32
 			keys  []uint32
 		)
@@ -255,7 +256,7 @@ func BenchmarkTextPrep(b *testing.B) {
 		}
 		run("all", func(i int) {
 			set = AppendShingleHashes(set, mix.texts[i])
-			set16 = Compact16(set, set16)
+			set16 = marks.Distinct16(set, set16)
 			sig = m.Signature(set, sig)
 			keys = l.BandKeys(sig, keys)
 		})
@@ -264,7 +265,7 @@ func BenchmarkTextPrep(b *testing.B) {
 		for i, s := range mix.texts {
 			hashes[i] = AppendShingleHashes(nil, s)
 		}
-		run("compact16", func(i int) { set16 = Compact16(hashes[i], set16) })
+		run("distinct16", func(i int) { set16 = marks.Distinct16(hashes[i], set16) })
 		run("signature", func(i int) { sig = m.Signature(hashes[i], sig) })
 	}
 }

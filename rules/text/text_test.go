@@ -240,25 +240,37 @@ func TestCompact16(t *testing.T) {
 			t.Fatal("not a sorted set")
 		}
 	}
-	// Both paths (insertion sort for short sets, bitmap for long ones)
-	// give the sorted set of folded values, repeats and all, at every size,
-	// and reuse of dst does not leak old values.
+	// Compact16 is the sorted set of folded values, repeats dropped, at
+	// every size; Distinct16 the same values in order of first occurrence,
+	// leaving its marks empty; reuse of dst leaks no old values.
 	long := AppendShingleHashes(nil, Normalize(narrativeEN+" "+narrativeFR+" "+narrativeEN).Folded)
 	long = append(long, long[:40]...)
-	var got []uint16
+	var got, dist []uint16
+	var m Marks
 	for n := 0; n <= len(long); n++ {
 		want := make([]uint16, 0, n)
+		var first []uint16
 		for _, h := range long[:n] {
-			want = append(want, uint16(h^h>>16))
+			v := uint16(h ^ h>>16)
+			want = append(want, v)
+			if !slices.Contains(first, v) {
+				first = append(first, v)
+			}
 		}
 		slices.Sort(want)
 		want = slices.Compact(want)
 		if got = Compact16(long[:n], got); !slices.Equal(got, want) {
 			t.Fatalf("%d hashes: %v, want %v", n, got, want)
 		}
+		if dist = m.Distinct16(long[:n], dist); !slices.Equal(dist, first) {
+			t.Fatalf("%d hashes: Distinct16 gave %v, want %v", n, dist, first)
+		}
+		if m != (Marks{}) {
+			t.Fatalf("%d hashes: Distinct16 left marks set", n)
+		}
 	}
-	if len(long) < 3*compactBitmapMin {
-		t.Fatalf("only %d hashes: the bitmap path is hardly tested", len(long))
+	if len(first16(long)) == len(long) {
+		t.Fatal("no repeated value: de-duplication is not tested")
 	}
 	// Unrelated real replies stay unrelated.
 	texts := readTexts(t, "../testdata/narrative/pheme_ottawa.jsonl")
@@ -270,6 +282,12 @@ func TestCompact16(t *testing.T) {
 	if worst > 0.02 {
 		t.Errorf("16-bit Jaccard off by up to %.3f on real replies", worst)
 	}
+}
+
+// first16 is the distinct folded values of set.
+func first16(set []uint32) []uint16 {
+	var m Marks
+	return m.Distinct16(set, nil)
 }
 
 // Marks give exactly Jaccard's value on 16-bit sets.
