@@ -427,11 +427,13 @@ func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
 			en := &l.ents[wk.e]
 			next := en.next
 			if en.key == keys[wk.band] {
-				if l.maxChain > 0 && int(wk.walked) == l.maxChain {
+				dst = append(dst, wk.e)
+				// A chain that has given its last match leaves now: walking
+				// on to meet one more match, as before, read about one
+				// more entry per crowded bucket for nothing.
+				if wk.walked++; int(wk.walked) == l.maxChain {
 					continue
 				}
-				wk.walked++
-				dst = append(dst, wk.e)
 			}
 			if next >= 0 {
 				wk.e = next
