@@ -36,7 +36,9 @@ type LSH struct {
 }
 
 type lshWalk struct {
-	e, band, walked int32 // next entry, its band, matches so far
+	e      int32  // next entry
+	key    uint32 // the key walked for
+	walked int32  // matches so far
 }
 
 type lshHit struct {
@@ -408,6 +410,11 @@ type LSHWalker struct {
 // instructions between two loads, the more loads the processor keeps in
 // flight; for the same reason a chain that has ended leaves the list of
 // chains walked (together a quarter faster in BenchmarkLSHCandidates).
+// Each walk carries its band's key, which saved a load and a bounds check
+// per entry: 7% faster there (8.85 against 9.56 µs a query, alternating
+// runs). A walk without branches, counting matches and live chains with
+// conditional moves, was 35% slower: the processor no longer ran ahead
+// past the comparisons to issue the next loads.
 func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
 	if len(keys) > l.bands {
 		panic("text: lsh query with more band keys than bands")
@@ -416,9 +423,9 @@ func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
 	// The chains still being walked, in band order; a chain that ends
 	// leaves the list, so later rounds of the crowded ones do not pass it.
 	act := w.act[:0]
-	for b, k := range keys {
+	for _, k := range keys {
 		if h := l.heads[k&mask]; h >= 0 {
-			act = append(act, lshWalk{e: h, band: int32(b)})
+			act = append(act, lshWalk{e: h, key: k})
 		}
 	}
 	for len(act) > 0 {
@@ -426,7 +433,7 @@ func (l *LSH) Matches(w *LSHWalker, keys []uint32, dst []int32) []int32 {
 		for _, wk := range act {
 			en := &l.ents[wk.e]
 			next := en.next
-			if en.key == keys[wk.band] {
+			if en.key == wk.key {
 				dst = append(dst, wk.e)
 				// A chain that has given its last match leaves now: walking
 				// on to meet one more match, as before, read about one
