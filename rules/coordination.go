@@ -290,6 +290,9 @@ type coordDet struct {
 	// target spares the post lookup (0.26 s of coordination's 2.2 s
 	// Observe per 1M replies) as well as the burst lookup.
 	tgt map[string]*coTarget
+	// byTid is tgt by the engine's target number (targets.go). Entries of
+	// tgt are kept until reset, which clears it.
+	byTid tidSlots[*coTarget]
 }
 
 type coTarget struct {
@@ -352,6 +355,7 @@ func (d *coordDet) reset() {
 	d.acctID = nameTable{}
 	d.recent, d.nRecent, d.expiry = nil, 0, nil
 	d.tgt = map[string]*coTarget{}
+	d.byTid = nil
 	d.srcs, d.srcID = nil, map[string]uint32{}
 }
 
@@ -427,10 +431,20 @@ func (d *coordDet) Observe(it *Item) {
 	meta := &coMeta{Author: r.Author, Sample: lazySample(r)}
 	t := r.CreatedAt.UnixNano()
 	d.st.MaxT = max(d.st.MaxT, t)
-	tg := d.tgt[r.Target]
+	var slot **coTarget
+	var tg *coTarget
+	if it.tid != 0 {
+		slot = d.byTid.at(it.tid)
+		tg = *slot
+	}
 	if tg == nil {
-		tg = &coTarget{burst: d.st.Bursts[r.Target]}
-		d.tgt[strings.Clone(r.Target)] = tg
+		if tg = d.tgt[r.Target]; tg == nil {
+			tg = &coTarget{burst: d.st.Bursts[r.Target]}
+			d.tgt[strings.Clone(r.Target)] = tg
+		}
+		if slot != nil {
+			*slot = tg
+		}
 	}
 	pid := tg.pid
 	if !tg.hasPost || tg.postID != r.PostID || tg.plat != r.Platform {

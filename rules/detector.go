@@ -16,6 +16,9 @@ type Item struct {
 	Reply model.Reply
 	Norm  text.Normalized
 	Seq   int64
+	// tid is the engine's number for Reply.Target (see targets.go); 0 when
+	// the engine did not number the item.
+	tid uint32
 	// prep is what rules worked out from this reply alone, ahead of
 	// Observe (see Preparer).
 	prep []itemPrep

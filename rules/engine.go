@@ -79,6 +79,7 @@ type Engine struct {
 	restored  bool
 	lastSeq   int64 // last store seq read from Replies
 	localSeq  int64 // seq given to pushed replies
+	targets   targetNums
 	alerts    map[string]*alertState
 	dirty     map[string]bool
 	observed  int64
@@ -326,6 +327,7 @@ func (e *Engine) observeLocked(items []Item, normalize bool) {
 			e.prepare(it)
 		}
 	})
+	e.targets.number(items)
 	ptrs := make([]*Item, len(items))
 	for i := range items {
 		ptrs[i] = &items[i]

@@ -107,8 +107,12 @@ type flatDet struct {
 	// last[i] is list[i].last in unix nanoseconds: Evaluate's scan for
 	// quiet sources reads one contiguous slice instead of every source
 	// (0.14 s of flatline's 0.24 s per 400,000 replies went to that scan).
-	last   []int64
-	key    []byte // scratch for the map key: indexing by string(key) does not allocate
+	last []int64
+	key  []byte // scratch for the map key: indexing by string(key) does not allocate
+	// byTid holds a target's sources (one per platform) by the engine's
+	// target number (targets.go); sources are dropped only by a restore,
+	// which clears it.
+	byTid  tidSlots[[]*flatSrc]
 	health []model.SourceHealth
 }
 
@@ -164,7 +168,23 @@ func (s *flatSrc) inWindow() int {
 // 533 ns/reply in BenchmarkEachRule with a concatenated key and a day map).
 func (d *flatDet) Observe(it *Item) {
 	r := &it.Reply
-	s := d.source(r.Target, r.Platform, r.CreatedAt)
+	var s *flatSrc
+	var srcs *[]*flatSrc
+	if it.tid != 0 {
+		srcs = d.byTid.at(it.tid)
+		for _, x := range *srcs {
+			if x.platform == r.Platform {
+				s = x
+				break
+			}
+		}
+	}
+	if s == nil {
+		s = d.source(r.Target, r.Platform, r.CreatedAt)
+		if srcs != nil {
+			*srcs = append(*srcs, s)
+		}
+	}
 	if r.CreatedAt.Before(s.first) {
 		s.first = r.CreatedAt
 		s.dirty = true
@@ -291,7 +311,7 @@ func (d *flatDet) UnmarshalState(b []byte) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("decode flatline state: %w", err)
 	}
-	d.src, d.list, d.last = map[string]*flatSrc{}, nil, nil
+	d.src, d.list, d.last, d.byTid = map[string]*flatSrc{}, nil, nil, nil
 	// sorted so that the rebuilt list does not depend on map order
 	for _, k := range sortedKeys(st.Sources) {
 		fs := st.Sources[k]

@@ -112,11 +112,14 @@ type lexDetector struct {
 	// and a group struct each (a 1,000-target watchlist and an evaluation
 	// every 5 minutes make ~290,000 visits a day).
 	byTarget map[string]*lexGroup
-	list     []*lexGroup
-	hot      []lexHot
-	firing   []*lexGroup // Evaluate's scratch
-	spare    Finding     // where a group without a last finding is worked out
-	scratch  []uint16
+	// byTid is byTarget by the engine's target number (targets.go);
+	// removing a group clears it.
+	byTid   tidSlots[*lexGroup]
+	list    []*lexGroup
+	hot     []lexHot
+	firing  []*lexGroup // Evaluate's scratch
+	spare   Finding     // where a group without a last finding is worked out
+	scratch []uint16
 }
 
 // lexHot says whether an evaluation must look at a group again: a reply
@@ -291,22 +294,31 @@ type lexHit struct {
 }
 
 // group returns the reply's group, creating it.
-func (d *lexDetector) group(r *model.Reply) *lexGroup {
+func (d *lexDetector) group(it *Item) *lexGroup {
+	r := &it.Reply
+	var slot **lexGroup
+	if it.tid != 0 && d.spec.GroupBy != "all" {
+		if slot = d.byTid.at(it.tid); *slot != nil {
+			return *slot
+		}
+	}
 	var g *lexGroup
 	if d.spec.GroupBy == "all" {
 		g = d.groups["all"]
 	} else {
 		g = d.byTarget[r.Target]
 	}
-	if g != nil {
-		return g
+	if g == nil {
+		key := "all"
+		if d.spec.GroupBy != "all" {
+			key = "target:" + r.Target
+		}
+		g = &lexGroup{key: key}
+		d.addGroup(g)
 	}
-	key := "all"
-	if d.spec.GroupBy != "all" {
-		key = "target:" + r.Target
+	if slot != nil {
+		*slot = g
 	}
-	g = &lexGroup{key: key}
-	d.addGroup(g)
 	return g
 }
 
@@ -324,6 +336,7 @@ func (d *lexDetector) removeGroup(g *lexGroup) {
 	delete(d.groups, g.key)
 	if t, ok := strings.CutPrefix(g.key, "target:"); ok {
 		delete(d.byTarget, t)
+		clear(d.byTid)
 	}
 	k := len(d.list) - 1
 	last := d.list[k]
@@ -335,7 +348,7 @@ func (d *lexDetector) removeGroup(g *lexGroup) {
 
 func (d *lexDetector) Observe(it *Item) {
 	r := &it.Reply
-	g := d.group(r)
+	g := d.group(it)
 	g.count(lexBucketOf(r.CreatedAt))
 	d.hot[g.pos].dirty = true
 	d.scratch = d.m.match(it.Norm, d.scratch)
@@ -658,6 +671,7 @@ func (d *lexDetector) UnmarshalState(b []byte) error {
 		return fmt.Errorf("unmarshal narrative state: unknown version %d", st.Version)
 	}
 	d.groups, d.byTarget, d.list, d.hot = map[string]*lexGroup{}, map[string]*lexGroup{}, nil, nil
+	d.byTid = nil
 	for _, key := range textSortedKeys(st.Groups) {
 		g := st.Groups[key]
 		if g == nil {

@@ -156,6 +156,7 @@ func (e *Engine) runAhead(ctx context.Context, batches <-chan pipeBatch, done fu
 					b.items[i].Seq = e.localSeq
 				}
 			}
+			e.targets.number(b.items)
 			e.observed += int64(len(b.items))
 			for _, in := range ins {
 				select {

@@ -268,10 +268,16 @@ type spikeScope struct {
 
 	name   string // id.String(), the order of Evaluate
 	inCand bool   // in spikeDet.cand: spares a map write per reply
-	// post is the post of the scope's last reply (the entry in
+}
+
+// spikeHint is what the detector found for a target's last reply.
+type spikeHint struct {
+	sc *spikeScope // its scope, when scopes are by target alone
+	// post is the post of the target's last reply (the entry in
 	// spikeState.Posts for postPlat:postID): replies to one target mostly
 	// go to its latest post, so this spares most post lookups, which were
-	// 1.0 s of 2.5 s in the spike rules' Observe per 1M replies.
+	// 1.0 s of 2.5 s in the spike rules' Observe per 1M replies. (It was
+	// kept per scope, which spared nothing for a scope of all targets.)
 	post     *postTrack
 	postID   string
 	postPlat model.Platform
@@ -331,7 +337,10 @@ type spikeDet struct {
 	// [target] by target alone: lookups cheaper than hashing a scopeID.
 	all *spikeScope
 	byT map[string]*spikeScope
-	key []byte // scratch for post names
+	// hints finds a target's scope and last post by the engine's target
+	// number (targets.go); dropping a scope or forgetting posts clears it.
+	hints tidSlots[spikeHint]
+	key   []byte // scratch for post names
 }
 
 func (d *spikeDet) bucket(t time.Time) int64 {
@@ -348,12 +357,15 @@ func (d *spikeDet) bucketTime(b int64) time.Time { return time.Unix(0, b*d.tf).U
 const maxSamples = 5
 
 // scope finds (or makes) the reply's scope.
-func (d *spikeDet) scope(r *model.Reply, b int64) *spikeScope {
+func (d *spikeDet) scope(r *model.Reply, h *spikeHint, b int64) *spikeScope {
 	var sc *spikeScope
 	switch {
 	case !d.byTarget && !d.byPlatform:
 		sc = d.all
 	case !d.byPlatform:
+		if h != nil && h.sc != nil {
+			return h.sc
+		}
 		sc = d.byT[r.Target]
 	default:
 		id := scopeID{Target: r.Target, Platform: r.Platform}
@@ -372,6 +384,9 @@ func (d *spikeDet) scope(r *model.Reply, b int64) *spikeScope {
 		}
 		sc = &spikeScope{Head: b, Counts: make([]uint32, d.ring), KeepFrom: b - 1}
 		d.addScope(id, sc)
+	}
+	if h != nil && d.byTarget && !d.byPlatform {
+		h.sc = sc
 	}
 	return sc
 }
@@ -395,6 +410,9 @@ func (d *spikeDet) dropScope(id scopeID) {
 		d.all = nil
 	case !d.byPlatform:
 		delete(d.byT, id.Target)
+		for i := range d.hints {
+			d.hints[i].sc = nil
+		}
 	}
 }
 
@@ -418,7 +436,11 @@ func (d *spikeDet) Observe(it *Item) {
 	if !d.st.HasStart || b < d.st.Start {
 		d.st.HasStart, d.st.Start = true, b
 	}
-	sc := d.scope(r, b)
+	var h *spikeHint
+	if it.tid != 0 {
+		h = d.hints.at(it.tid)
+	}
+	sc := d.scope(r, h, b)
 	if !d.advance(sc, b) {
 		return // older than the history kept
 	}
@@ -447,8 +469,10 @@ func (d *spikeDet) Observe(it *Item) {
 		// looked up through a scratch buffer: Go does not allocate the
 		// string for a map index, and a string key hashes much faster
 		// than a struct of two strings
-		p := sc.post
-		if p == nil || sc.postID != r.PostID || sc.postPlat != r.Platform {
+		var p *postTrack
+		if h != nil && h.post != nil && h.postID == r.PostID && h.postPlat == r.Platform {
+			p = h.post
+		} else {
 			d.key = append(append(append(d.key[:0], r.Platform...), ':'), r.PostID...)
 			p = d.st.Posts[string(d.key)]
 			if p == nil {
@@ -457,7 +481,9 @@ func (d *spikeDet) Observe(it *Item) {
 				d.st.Posts[k] = p
 				d.st.OpenQ = append(d.st.OpenQ, openPost{p, k})
 			}
-			sc.post, sc.postID, sc.postPlat = p, r.PostID, r.Platform
+			if h != nil {
+				h.post, h.postID, h.postPlat = p, r.PostID, r.Platform
+			}
 		}
 		if r.CreatedAt.After(p.Last) {
 			p.Last = r.CreatedAt
@@ -645,8 +671,8 @@ func (d *spikeDet) sweep(now time.Time, cur int64) {
 		}
 	}
 	if forgot {
-		for _, sc := range d.st.Scopes {
-			sc.post = nil // it may be one of those forgotten
+		for i := range d.hints {
+			d.hints[i].post = nil // it may be one of those forgotten
 		}
 	}
 }
@@ -1029,6 +1055,7 @@ func (d *spikeDet) UnmarshalState(b []byte) error {
 		st.Posts = map[string]*postTrack{}
 	}
 	d.st, d.cand, d.all, d.byT = st, map[scopeID]*spikeScope{}, nil, map[string]*spikeScope{}
+	d.hints = nil
 	for i, id := range w.IDs {
 		ws := w.Scopes[i]
 		if ws == nil || len(ws.Counts) != d.ring {
