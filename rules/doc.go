@@ -62,7 +62,12 @@
 // otherwise the median and MAD of the last baseline.recent_buckets (72). With
 // fewer than baseline.min_recent_buckets (24) of history the rule is quiet.
 // History counts from the first reply the rule saw, so hours without replies
-// are real zeros. The current (partial) bucket fires when all of these hold:
+// are real zeros. Each evaluation tests the current (partial) bucket and,
+// at the first evaluation after a bucket ends, that bucket once more with
+// all its replies: the replies of its last minutes, or all of them when
+// evaluations are a timeframe apart, are tested then. Replies crawled
+// after that are counted but not tested again. A bucket fires when all of
+// these hold:
 //
 //   - count >= threshold_cur (required; a rule without it is invalid);
 //   - count / max(median, threshold_ref) >= spike_height (default 3);
@@ -93,7 +98,8 @@
 // z_alert takes the rule's severity; an alert never falls back to a lower
 // severity); the episode ends after resolve_after without a hot bucket. Evidence: count,
 // baseline, ratio, z, Poisson p, the three busiest posts (platform:post id),
-// samples, every reply id (up to max_reply_ids, default 5000, per scope).
+// the first samples of the episode (up to five a bucket are kept), every
+// reply id (up to max_reply_ids, default 5000, per scope).
 //
 // # coordination
 //

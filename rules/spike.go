@@ -265,9 +265,14 @@ type spikeScope struct {
 	Samples  []model.Sample
 	KeepFrom int64 // refs of older buckets are no longer evidence
 	Ep       *spikeEpisode
+	// Closed is the last bucket tested once more after it ended.
+	Closed int64 `json:",omitempty"`
 
 	name   string // id.String(), the order of Evaluate
 	inCand bool   // in spikeDet.cand: spares a map write per reply
+	// sampN samples were taken in bucket sampB, the latest sampled.
+	sampB int64
+	sampN int
 }
 
 // spikeHint is what the detector found for a target's last reply.
@@ -461,8 +466,15 @@ func (d *spikeDet) Observe(it *Item) {
 			ref.Text = crowdText(it.Norm)
 		}
 		sc.Refs = append(sc.Refs, ref)
-		if len(sc.Samples) < maxSamples {
+		// Up to maxSamples per bucket. A cap for the scope, as before,
+		// was often reached by the previous bucket's samples (kept for
+		// as long as the bucket is), and then an hot hour got none.
+		if b > sc.sampB {
+			sc.sampB, sc.sampN = b, 0
+		}
+		if b == sc.sampB && sc.sampN < maxSamples {
 			sc.Samples = append(sc.Samples, lazySample(r))
+			sc.sampN++
 		}
 	}
 	if d.spec.PerPost != nil && r.PostID != "" {
@@ -619,24 +631,28 @@ func (d *spikeDet) Evaluate(now time.Time) []Finding {
 		if sc.Ep != nil && now.Sub(sc.Ep.LastHot) >= resolveAfter {
 			sc.Ep = nil
 		}
-		x := d.count(sc, cur)
-		hot := false
+		// The bucket that has just ended is tested once more, whole: the
+		// tests below see the current bucket only, so the replies of an
+		// hour's last minutes, or of all of it when evaluations are an
+		// hour apart, or crawled after its last evaluation, were never
+		// tested. Replies crawled after this test are not tested again.
+		hot, at := false, cur
 		var t spikeTest
-		if x >= float64(d.spec.ThresholdCur) {
-			if med, mad, kind, ok := d.baseline(sc, cur); ok {
-				t, hot = d.test(x, med, mad)
-				t.kind = kind
-				if hot && d.spec.PerPost != nil && d.popularPost(sc, cur, t) {
-					hot = false
-				}
-			}
+		if prev := cur - 1; sc.Closed < prev && (sc.Ep == nil || sc.Ep.Start <= prev) {
+			sc.Closed = prev
+			t, hot = d.testBucket(sc, prev)
+			at = prev
+		}
+		x := d.count(sc, cur)
+		if tc, hc := d.testBucket(sc, cur); hc {
+			t, hot, at = tc, true, cur
 		}
 		if hot {
 			if sc.Ep == nil {
-				sc.Ep = &spikeEpisode{Start: cur}
+				sc.Ep = &spikeEpisode{Start: at}
 			}
 			sc.Ep.LastHot = now
-			out = append(out, d.finding(id, sc, cur, t))
+			out = append(out, d.finding(id, sc, at, t))
 		}
 		keep := cur - 1
 		if sc.Ep != nil {
@@ -649,6 +665,24 @@ func (d *spikeDet) Evaluate(now time.Time) []Finding {
 		}
 	}
 	return out
+}
+
+// testBucket runs the spike tests on bucket b of sc.
+func (d *spikeDet) testBucket(sc *spikeScope, b int64) (spikeTest, bool) {
+	x := d.count(sc, b)
+	if x < float64(d.spec.ThresholdCur) {
+		return spikeTest{}, false
+	}
+	med, mad, kind, ok := d.baseline(sc, b)
+	if !ok {
+		return spikeTest{}, false
+	}
+	t, hot := d.test(x, med, mad)
+	t.kind = kind
+	if hot && d.spec.PerPost != nil && d.popularPost(sc, b, t) {
+		hot = false
+	}
+	return t, hot
 }
 
 // sweep forgets, once a day of data time, scopes with nothing left in the
@@ -870,9 +904,10 @@ func (d *spikeDet) finding(id scopeID, sc *spikeScope, cur int64, t spikeTest) F
 	if len(topPosts) > 3 {
 		topPosts = topPosts[:3]
 	}
+	// the first of the episode: its start is what turned it hot
 	var samples []model.Sample
 	for _, s := range sc.Samples {
-		if d.bucket(s.CreatedAt) >= sc.Ep.Start {
+		if d.bucket(s.CreatedAt) >= sc.Ep.Start && len(samples) < maxSamples {
 			samples = append(samples, fullSample(s))
 		}
 	}

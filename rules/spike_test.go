@@ -169,6 +169,27 @@ func TestSpike(t *testing.T) {
 			},
 		},
 		{
+			name: "an hour's last minutes are tested once the hour has ended",
+			input: func() []model.Reply {
+				in := hourly("mp-a", 5, 48, t0, 1)
+				return append(in, spread("mp-a", "attack", 80, t0.Add(48*time.Hour+56*time.Minute), 4*time.Minute, "bot")...)
+			},
+			checks: []step{{t0.Add(48*time.Hour + 55*time.Minute), ""}, {t0.Add(49 * time.Hour), "firing#1"}, {t0.Add(49*time.Hour + 5*time.Minute), ""}},
+			verify: func(t *testing.T, as []model.Alert) {
+				if a := as[0]; a.Metrics["count"] != 80 || !a.WindowStart.Equal(t0.Add(48*time.Hour)) || !a.WindowEnd.Equal(t0.Add(49*time.Hour)) {
+					t.Errorf("count %v, window %s..%s", a.Metrics["count"], a.WindowStart, a.WindowEnd)
+				}
+			},
+		},
+		{
+			name: "evaluations an hour apart still see each hour whole",
+			input: func() []model.Reply {
+				in := hourly("mp-a", 5, 48, t0, 1)
+				return append(in, spread("mp-a", "attack", 80, t0.Add(48*time.Hour), time.Hour, "bot")...)
+			},
+			checks: []step{{t0.Add(47 * time.Hour), ""}, {t0.Add(48 * time.Hour), ""}, {t0.Add(49 * time.Hour), "firing#1"}, {t0.Add(50 * time.Hour), ""}},
+		},
+		{
 			name: "a popular post within the account's usual range is not an attack",
 			input: func() []model.Reply {
 				in := posty("mp-a", 60, t0) // a post every 6h: 25 replies in its first 2h

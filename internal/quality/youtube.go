@@ -109,7 +109,15 @@ func YouTubeSweep(ctx context.Context) (SweepResult, error) {
 		}
 		res.Clusters = append(res.Clusters, c)
 	}
-	sort.Slice(res.Clusters, func(i, j int) bool { return res.Clusters[i].Accounts > res.Clusters[j].Accounts })
+	// latest is a map: ties in size are ordered by text, so that the
+	// report reads the same at every run
+	sort.Slice(res.Clusters, func(i, j int) bool {
+		a, b := res.Clusters[i], res.Clusters[j]
+		if a.Accounts != b.Accounts {
+			return a.Accounts > b.Accounts
+		}
+		return a.Text < b.Text
+	})
 	return res, nil
 }
 
