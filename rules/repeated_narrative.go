@@ -62,7 +62,8 @@ type RepeatedNarrativeSpec struct {
 	// breaking news is retweeted by many real accounts (QUT's toolkit also
 	// leaves retweets out of its text types).
 	KeepQuoted bool `yaml:"keep_quoted" json:"keep_quoted"`
-	// MinHash sets the LSH banding (default 20 bands of 5 rows).
+	// MinHash sets the LSH banding (default 30 bands of 4 rows, as the
+	// shipped rule: rules/default/narrative.yaml says why).
 	MinHash MinHashConfig `yaml:"minhash" json:"minhash"`
 	// Escalate raises the severity of large or cross-target clusters.
 	Escalate Escalation `yaml:"escalate" json:"escalate"`
@@ -108,7 +109,7 @@ func (s *RepeatedNarrativeSpec) SetDefaults() {
 	s.MinTargets = 1
 	s.MinChars = 25
 	s.MinHanChars = 13
-	s.MinHash = MinHashConfig{Bands: 20, Rows: 5}
+	s.MinHash = MinHashConfig{Bands: 30, Rows: 4}
 	s.Escalate = Escalation{Severity: model.SeverityHigh, Accounts: 10, CrossTargetAccounts: 3, CrossTargets: 3}
 	s.Signals = DefaultSignalConfig()
 }
@@ -872,7 +873,7 @@ func (d *rnDetector) spread(n, workers int, fn func(w *rnWork, lo, hi int)) {
 // the batch sharing them, in an open-addressed table by band and key:
 // next[i*bands+b] is that text, or -1.
 //
-// The table (16,384 entries for 256 texts of 20 bands) is cleared at
+// The table (16,384 entries for 256 texts of 30 bands) is cleared at
 // every batch, which also brings it into the cache: with generation
 // stamps instead, its probes missed and cost more than the clearing in
 // the 1M-reply benchmark (0.21 s against 0.05 s). Its entries are 8 bytes
