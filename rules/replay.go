@@ -162,12 +162,28 @@ func Replay(ctx context.Context, rules []Rule, r io.Reader, opts ReplayOptions, 
 	return ReplayReplies(ctx, rules, replies, opts, emit)
 }
 
+// checkStep refuses an evaluation step longer than a spike rule's
+// timeframe: an evaluation tests the current bucket and the one just ended,
+// so the buckets in between would never be tested.
+func checkStep(rules []Rule, step time.Duration) error {
+	for _, r := range rules {
+		if s, ok := r.Spec.(*SpikeSpec); ok && r.Enabled() && step > s.Timeframe.D() {
+			return fmt.Errorf("step %s is longer than the timeframe of spike rule %q (%s): the buckets between two evaluations would never be tested; use a step of at most %s",
+				step, r.Name(), s.Timeframe.D(), s.Timeframe.D())
+		}
+	}
+	return nil
+}
+
 // ReplayReplies is Replay over replies already in memory (demo, tests,
 // benchmarks). The slice is sorted by created_at in place.
 func ReplayReplies(ctx context.Context, rules []Rule, replies []model.Reply, opts ReplayOptions, emit func(model.Alert) error) (ReplayStats, error) {
 	step := opts.Step
 	if step <= 0 {
 		step = 5 * time.Minute
+	}
+	if err := checkStep(rules, step); err != nil {
+		return ReplayStats{}, err
 	}
 	var st ReplayStats
 	eng, err := NewEngine(rules, EngineOptions{Env: opts.Env, Logger: opts.Logger, Normalize: opts.Normalize})

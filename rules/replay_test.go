@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,28 @@ func TestFormatTextEscapes(t *testing.T) {
 	}
 	if !strings.HasPrefix(s, "2026-11-02T00:00:00Z FIRING   high     r #1") {
 		t.Fatalf("header %q", s)
+	}
+}
+
+// A step longer than a spike rule's timeframe would leave buckets that no
+// evaluation tests: replay refuses it and says what to use.
+func TestReplayStepLongerThanTimeframe(t *testing.T) {
+	rs := mustParse(t, spikeYAML) // timeframe 1h
+	in := []model.Reply{reply("mp-a", model.Mastodon, "a", "p", t0)}
+	for _, tc := range []struct {
+		step    time.Duration
+		wantErr string
+	}{
+		{5 * time.Minute, ""},
+		{time.Hour, ""},
+		{2 * time.Hour, `step 2h0m0s is longer than the timeframe of spike rule "spike" (1h0m0s)`},
+	} {
+		_, err := ReplayReplies(t.Context(), rs, slices.Clone(in), ReplayOptions{Step: tc.step}, func(model.Alert) error { return nil })
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("step %s: %v", tc.step, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("step %s: error %v, want %q", tc.step, err, tc.wantErr)
+		}
 	}
 }
