@@ -72,7 +72,10 @@ type App struct {
 	cancelDelivery context.CancelFunc
 
 	detectMu sync.Mutex // one detection at a time
-	cfgState *configState
+	// lastDetect is the time of the last detection (under detectMu), to
+	// warn when detections are further apart than the rules tolerate.
+	lastDetect time.Time
+	cfgState   *configState
 }
 
 // ConfigStatus reports the running configuration and the last reload attempt.
@@ -293,7 +296,14 @@ func (a *App) crawlAccount(ctx context.Context, t model.Target, acct model.Accou
 func (a *App) detect(ctx context.Context, now time.Time) ([]model.Alert, error) {
 	a.detectMu.Lock()
 	defer a.detectMu.Unlock()
-	_, _, engine, disp := a.current()
+	b, _, engine, disp := a.current()
+	// Detection runs after each batch of crawls, so crawl schedules set
+	// how far apart evaluations are.
+	if gap, rule := rules.MaxEvaluationGap(b.Rules); gap > 0 && !a.lastDetect.IsZero() && now.Sub(a.lastDetect) > gap {
+		a.logger.Warn("detections further apart than a spike rule's timeframe: the buckets in between were not tested; crawl more often",
+			slog.Duration("since_last_detection", now.Sub(a.lastDetect)), slog.String("rule", rule), slog.Duration("timeframe", gap))
+	}
+	a.lastDetect = now
 	start := time.Now()
 	alerts, err := engine.Evaluate(ctx, now)
 	a.metrics.RuleEvaluated("all", time.Since(start))

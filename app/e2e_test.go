@@ -3,8 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -277,4 +279,42 @@ func TestStatusSurfaceOnARealStore(t *testing.T) {
 		t.Fatalf("metrics do not count the crawl:\n%s", body)
 	}
 	get("/healthz")
+}
+
+// Detections further apart than a spike rule's timeframe leave buckets
+// untested: the daemon says so in its log, once per such gap.
+func TestDetectionGapIsLogged(t *testing.T) {
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	w := newWorld(t, now)
+	b, err := Load(w.config(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	a, err := New(context.Background(), b, Options{IO: IO{Stdout: io.Discard, Stderr: io.Discard},
+		Logger: slog.New(slog.NewJSONHandler(&log, nil)), NoHTTP: true, Sources: w.sources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	for _, at := range []time.Duration{0, 5 * time.Minute, time.Hour + 5*time.Minute, 3*time.Hour + 5*time.Minute} {
+		if _, err := a.detect(ctx, now.Add(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var warned []string
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["level"] == "WARN" && strings.HasPrefix(m["msg"].(string), "detections further apart") {
+			warned = append(warned, fmt.Sprintf("%v %v %v", m["since_last_detection"], m["rule"], m["timeframe"]))
+		}
+	}
+	// the default rules' spike timeframe is 1h: only the 2h gap is too long
+	if want := []string{"7.2e+12 reply-spike-target 3.6e+12"}; strings.Join(warned, "|") != strings.Join(want, "|") {
+		t.Errorf("warnings %q, want %q", warned, want)
+	}
 }

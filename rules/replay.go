@@ -162,15 +162,27 @@ func Replay(ctx context.Context, rules []Rule, r io.Reader, opts ReplayOptions, 
 	return ReplayReplies(ctx, rules, replies, opts, emit)
 }
 
-// checkStep refuses an evaluation step longer than a spike rule's
-// timeframe: an evaluation tests the current bucket and the one just ended,
-// so the buckets in between would never be tested.
-func checkStep(rules []Rule, step time.Duration) error {
-	for _, r := range rules {
-		if s, ok := r.Spec.(*SpikeSpec); ok && r.Enabled() && step > s.Timeframe.D() {
-			return fmt.Errorf("step %s is longer than the timeframe of spike rule %q (%s): the buckets between two evaluations would never be tested; use a step of at most %s",
-				step, r.Name(), s.Timeframe.D(), s.Timeframe.D())
+// MaxEvaluationGap is the longest time between two evaluations that every
+// enabled rule of rs tolerates, and the rule that sets it (0 and "" when
+// none has a limit): an evaluation tests the current spike bucket and the
+// one that has just ended, so with evaluations further apart than a spike
+// rule's timeframe the buckets in between are never tested.
+func MaxEvaluationGap(rs []Rule) (time.Duration, string) {
+	var gap time.Duration
+	var name string
+	for _, r := range rs {
+		if s, ok := r.Spec.(*SpikeSpec); ok && r.Enabled() && (gap == 0 || s.Timeframe.D() < gap) {
+			gap, name = s.Timeframe.D(), r.Name()
 		}
+	}
+	return gap, name
+}
+
+// checkStep refuses an evaluation step longer than MaxEvaluationGap.
+func checkStep(rules []Rule, step time.Duration) error {
+	if gap, name := MaxEvaluationGap(rules); gap > 0 && step > gap {
+		return fmt.Errorf("step %s is longer than the timeframe of spike rule %q (%s): the buckets between two evaluations would never be tested; use a step of at most %s",
+			step, name, gap, gap)
 	}
 	return nil
 }
