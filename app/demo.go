@@ -45,6 +45,11 @@ type DemoOptions struct {
 	History time.Duration
 	// Tick is the real time between crawl cycles (default 250ms).
 	Tick time.Duration
+	// Step, when set, makes the simulated clock advance by Step at each
+	// cycle instead of following real time at Speed: a run is then the
+	// same on a loaded machine as on an idle one (tests), and Speed and
+	// Tick are not used.
+	Step time.Duration
 }
 
 // DemoResult is what the demo injected and what it detected.
@@ -83,13 +88,25 @@ type simClock struct {
 	realStart time.Time
 	speed     float64
 	real      func() time.Time
+	// stepped: the clock is at simStart+stepped when step is set
+	step, stepped time.Duration
 }
 
 func (c *simClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.step > 0 {
+		return c.simStart.Add(c.stepped).UTC()
+	}
 	el := c.real().Sub(c.realStart)
 	return c.simStart.Add(time.Duration(float64(el) * c.speed)).UTC()
+}
+
+// advance moves a stepped clock on by one step.
+func (c *simClock) advance() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stepped += c.step
 }
 
 // Demo is `monitor demo`: the real pipeline (scheduler, crawler over HTTP,
@@ -180,7 +197,7 @@ func RunDemo(ctx context.Context, o DemoOptions, out IO) (*DemoResult, error) {
 	}
 
 	live := o.Start
-	clk := &simClock{simStart: live, realStart: time.Now(), speed: o.Speed, real: time.Now}
+	clk := &simClock{simStart: live, realStart: time.Now(), speed: o.Speed, real: time.Now, step: o.Step}
 	logger := slog.New(slog.NewTextHandler(out.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := New(ctx, b, Options{
 		IO: out, Logger: logger, Now: clk.Now, DBPath: dbPath, NoHTTP: true,
@@ -272,6 +289,13 @@ func RunDemo(ctx context.Context, o DemoOptions, out IO) (*DemoResult, error) {
 		}
 		if !now.Before(end) {
 			break
+		}
+		if o.Step > 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			clk.advance()
+			continue
 		}
 		select {
 		case <-ctx.Done():
