@@ -468,7 +468,7 @@ func (d *spikeDet) Observe(it *Item) {
 		sc.Refs = append(sc.Refs, ref)
 		// Up to maxSamples per bucket. A cap for the scope, as before,
 		// was often reached by the previous bucket's samples (kept for
-		// as long as the bucket is), and then an hot hour got none.
+		// as long as the bucket is), and then a hot hour got none.
 		if b > sc.sampB {
 			sc.sampB, sc.sampN = b, 0
 		}
