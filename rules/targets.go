@@ -1,5 +1,7 @@
 package rules
 
+import "strings"
+
 // Targets are numbered by the engine as replies come in (Item.tid, from 1;
 // 0 for an item the engine did not number, such as one a test hands to
 // Observe), so that a detector finds its per-target state by index in a
@@ -30,7 +32,8 @@ func (t *targetNums) number(items []Item) {
 		n, ok := t.m[name]
 		if !ok {
 			n = uint32(len(t.m) + 1)
-			t.m[name] = n
+			// cloned: the name may share memory with a whole decoded batch
+			t.m[strings.Clone(name)] = n
 		}
 		items[i].tid, last, lastN = n, name, n
 	}
